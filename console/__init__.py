@@ -1,0 +1,1 @@
+"""Operator surfaces: the `productsync` command line and the web history page."""

@@ -1,0 +1,1 @@
+"""Local HubSpot and QuickBooks Online servers: the embedded default for demo, tests and benchmarks."""

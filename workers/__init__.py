@@ -1,0 +1,1 @@
+"""What a Celery task runs: the sync engine, the vendor connectors, rate limits, OAuth, settings."""

@@ -1,0 +1,98 @@
+"""The port the sync engine talks to. One implementation per vendor; both speak HTTP.
+
+Field names in `Record.fields` and in `create`/`update` are the vendor's own
+(HubSpot property names such as ``hs_sku``; QBO Item element names such as ``Sku``),
+so that field mappings are stored and validated in the vendor's vocabulary. Values are
+normalized at the edge: HubSpot's wire strings stay ``str | None``; QBO's JSON numbers
+become `Decimal` (never float), references stay ``{"value": ..., "name": ...}`` dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+System = Literal["hubspot", "quickbooks"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One product as the vendor holds it now."""
+
+    system: System
+    id: str
+    fields: Mapping[str, Any]
+    updated_at: datetime  # timezone-aware UTC
+    active: bool = True  # HubSpot: not archived; QBO: Active
+    version: str | None = None  # QBO SyncToken; HubSpot has none (last write wins)
+    sku: str | None = None  # the SKU field's value, exactly as stored (never stripped)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A product seen as changed by a poll. The worker re-fetches it before acting."""
+
+    id: str
+    updated_at: datetime  # timezone-aware UTC
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A writable vendor field, for validating mappings when they are saved."""
+
+    name: str
+    kind: Literal["string", "number", "enumeration", "bool", "reference", "date"]
+    label: str = ""
+    max_length: int | None = None
+    options: Sequence[str] = field(default_factory=tuple)
+    read_only: bool = False
+
+
+@runtime_checkable
+class Catalog(Protocol):
+    """A product catalog in one vendor account (one HubSpot portal or one QBO realm).
+
+    Every method raises only `workers.errors.SyncError` subclasses for vendor failures.
+    None of them retries: Celery's retry (driven by the job row) is the only retry layer.
+    """
+
+    system: System
+    sku_field: str  # "hs_sku" or "Sku"
+
+    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        """Every product whose last modification lies in ``[start, end]`` (closed start).
+
+        Complete for the window or raises: never silently truncated at a vendor cap.
+        """
+        ...
+
+    def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
+        """Every product, paged; for full syncs and audits."""
+        ...
+
+    def get(self, record_id: str) -> Record | None:
+        """The product as it is now, or None when it does not exist or is archived."""
+        ...
+
+    def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        """Several products in as few calls as the vendor allows; missing ids are absent."""
+        ...
+
+    def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
+        """Exact, case-sensitive SKU match. Never used to confirm our own writes."""
+        ...
+
+    def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
+        """Create a product. ``request_id`` is stable per logical create: repeating the
+        call with the same id after an unknown outcome creates nothing new."""
+        ...
+
+    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
+        """Change only ``changes`` on ``current`` (QBO: sparse update with its SyncToken)."""
+        ...
+
+    def writable_fields(self) -> dict[str, FieldSpec]:
+        """The fields a mapping may write, by vendor name."""
+        ...

@@ -1,0 +1,192 @@
+"""Configuration, read once from the environment into an immutable object.
+
+Every knob is an environment variable named ``PRODUCTSYNC_<FIELD>`` (upper case).
+The defaults run the whole service against the local emulators; pointing it at the
+real vendors is a matter of setting the base URLs and credentials, never of code.
+Secrets are held as `Secret`, so printing the settings never shows them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.secret import Secret
+
+PREFIX = "PRODUCTSYNC_"
+
+# Used only in development, so the demo runs with nothing configured. Outside
+# development the settings refuse to load without a real key (see `_check`).
+DEVELOPMENT_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+
+HUBSPOT_PRODUCTION = "https://api.hubapi.com"
+QUICKBOOKS_PRODUCTION = "https://quickbooks.api.intuit.com"
+QUICKBOOKS_SANDBOX = "https://sandbox-quickbooks.api.intuit.com"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/productsync"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str = ""  # empty: same as redis_url
+    encryption_key: Secret = field(default_factory=lambda: Secret(""))
+
+    # Vendor endpoints. Defaults are the emulators started by `productsync run`.
+    hubspot_api_base: str = "http://127.0.0.1:8801"
+    hubspot_token_url: str = ""  # empty: <hubspot_api_base>/oauth/v1/token
+    hubspot_authorize_url: str = "https://app.hubspot.com/oauth/authorize"
+    hubspot_client_id: str = ""
+    hubspot_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    quickbooks_api_base: str = "http://127.0.0.1:8802"
+    quickbooks_token_url: str = ""  # empty: <quickbooks_api_base>/oauth2/v1/tokens/bearer
+    quickbooks_authorize_url: str = "https://appcenter.intuit.com/connect/oauth2"
+    quickbooks_client_id: str = ""
+    quickbooks_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    quickbooks_minor_version: int = 75
+    oauth_redirect_uri: str = "http://127.0.0.1:8765/callback"
+
+    http_connect_timeout: float = 10.0
+    http_read_timeout: float = 30.0
+
+    # Pipeline timing. Every countdown and lease stays far below the broker's
+    # visibility timeout, so a delayed message is never redelivered early.
+    poll_overlap_seconds: float = 120.0
+    poll_settle_seconds: float = 5.0
+    default_poll_interval_seconds: float = 60.0
+    job_lease_seconds: float = 120.0
+    sweep_interval_seconds: float = 30.0
+    max_attempts: int = 8
+    retry_base_seconds: float = 2.0
+    retry_cap_seconds: float = 300.0
+    broker_visibility_timeout: int = 3600
+
+    # Operator surfaces.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    web_username: str = "admin"
+    web_password: Secret = field(default_factory=lambda: Secret("admin"))
+    web_secret_key: Secret = field(default_factory=lambda: Secret("development-only-secret"))
+    flower_port: int = 5555
+    flower_username: str = "admin"
+    flower_password: Secret = field(default_factory=lambda: Secret("admin"))
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @property
+    def effective_hubspot_token_url(self) -> str:
+        return self.hubspot_token_url or f"{self.hubspot_api_base.rstrip('/')}/oauth/v1/token"
+
+    @property
+    def effective_quickbooks_token_url(self) -> str:
+        if self.quickbooks_token_url:
+            return self.quickbooks_token_url
+        base = self.quickbooks_api_base.rstrip("/")
+        if base in (QUICKBOOKS_PRODUCTION, QUICKBOOKS_SANDBOX):
+            return "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+        return f"{base}/oauth2/v1/tokens/bearer"
+
+    @property
+    def effective_encryption_key(self) -> Secret:
+        if self.encryption_key:
+            return self.encryption_key
+        return Secret(DEVELOPMENT_ENCRYPTION_KEY)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.name, f.type, raw)
+        settings = cls(**values)
+        _check(settings)
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        updated = dataclasses.replace(self, **changes)
+        _check(updated)
+        return updated
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    var = PREFIX + name.upper()
+    if kind == "Secret":
+        return Secret(raw)
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{var} must be a whole number, got {raw!r}") from None
+    if kind == "float":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{var} must be a number of seconds, got {raw!r}") from None
+        if value < 0:
+            raise ConfigError(f"{var} must not be negative, got {raw!r}")
+        return value
+    return raw
+
+
+def _check(s: Settings) -> None:
+    if s.environment not in ("development", "test", "production"):
+        raise ConfigError(
+            "PRODUCTSYNC_ENVIRONMENT must be development, test or production, "
+            f"got {s.environment!r}"
+        )
+    if not s.is_development and not s.encryption_key:
+        raise ConfigError(
+            "PRODUCTSYNC_ENCRYPTION_KEY is required outside development: generate one with "
+            "`productsync keygen` and keep it safe (tokens at rest are encrypted with it)"
+        )
+    if s.encryption_key:
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(s.encryption_key.reveal().encode())
+        except (ValueError, TypeError):
+            raise ConfigError(
+                "PRODUCTSYNC_ENCRYPTION_KEY is not a valid key (32 url-safe base64-encoded "
+                "bytes); generate one with `productsync keygen`"
+            ) from None
+    if not s.is_development:
+        for name in ("web_password", "flower_password", "web_secret_key"):
+            default = Settings.__dataclass_fields__[name].default_factory()  # type: ignore[misc]
+            if getattr(s, name) == default:
+                raise ConfigError(
+                    f"PRODUCTSYNC_{name.upper()} must be set outside development "
+                    "(the development default is public)"
+                )
+    for name in ("hubspot_api_base", "quickbooks_api_base"):
+        url = getattr(s, name)
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"PRODUCTSYNC_{name.upper()} must be an http(s) URL, got {url!r}")
+    if s.job_lease_seconds * 4 > s.broker_visibility_timeout:
+        raise ConfigError(
+            "PRODUCTSYNC_JOB_LEASE_SECONDS must stay well below the broker visibility timeout "
+            f"({s.job_lease_seconds} vs {s.broker_visibility_timeout})"
+        )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings.from_env()
