@@ -1,1 +1,1 @@
-"""Local HubSpot and QuickBooks Online servers: the embedded default for demo, tests and benchmarks."""
+"""Local HubSpot and QuickBooks Online servers: the default for demo, tests and benchmarks."""
