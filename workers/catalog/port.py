@@ -15,6 +15,16 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 System = Literal["hubspot", "quickbooks"]
+Direction = Literal["hubspot_to_quickbooks", "quickbooks_to_hubspot"]
+DIRECTIONS: tuple[Direction, ...] = ("hubspot_to_quickbooks", "quickbooks_to_hubspot")
+
+
+def source_of(direction: Direction) -> System:
+    return "hubspot" if direction == "hubspot_to_quickbooks" else "quickbooks"
+
+
+def destination_of(direction: Direction) -> System:
+    return "quickbooks" if direction == "hubspot_to_quickbooks" else "hubspot"
 
 
 @dataclass(frozen=True)
