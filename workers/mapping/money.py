@@ -17,7 +17,7 @@ Rules (docs/what-gets-synced.md, "Prices and costs"):
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from workers.mapping.fields import QBO_MONEY_MAX_TEXT
@@ -32,6 +32,7 @@ _QBO_QUANTUM = Decimal(1).scaleb(-QBO_MONEY_PLACES)
 _CENTS = Decimal("0.01")
 _WIDE = Context(prec=40)  # 11 integer digits + 7 places always fit
 _PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_EXPONENT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
 
 
 def parse_plain(text: str) -> Decimal | None:
@@ -97,11 +98,8 @@ def _checked(value: Any, ctx: FieldContext) -> Decimal | None:
     amount = as_amount(value)
     if amount is None:
         problem = "is not a number."
-        try:
-            if isinstance(value, str) and Decimal(value.strip()).is_finite():
-                problem = "is not written as a plain number (for example 1000 or 19.99)."
-        except InvalidOperation:
-            pass
+        if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+            problem = "is not written as a plain number (for example 1000 or 19.99)."
         raise ctx.bad("invalid_price", value, problem)
     if amount < 0:
         raise ctx.bad("negative_price", value, "is negative; prices must be zero or more.")

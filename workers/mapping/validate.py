@@ -43,7 +43,7 @@ def _side_problems(
     wanted = _KIND.get(mapping.converter)
     if wanted is not None and spec.kind != wanted:
         problems.append(
-            f'the {mapping.converter} converter needs a {wanted} field, but {vendor} field'
+            f"the {mapping.converter} converter needs a {wanted} field, but {vendor} field"
             f' "{name}" is a {spec.kind}'
         )
     return problems
