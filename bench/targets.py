@@ -1,0 +1,223 @@
+"""Issue 6's targets, checked against a run's JSON document, with the reason for every miss.
+
+The notes are derived from the measured breakdown (which call category is over budget,
+which limit binds, how busy the vendors were), not written by hand, so they stay true
+when the numbers change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.results import NAIVE, OURS
+
+WALL_OVER_FLOOR = 1.2
+CALLS_PER_PRODUCT = 1.05
+CPU_MS_PER_PRODUCT = 5.0
+POLLER_MEMORY_GROWTH = 1.2
+FEWER_CALLS_THAN_NAIVE = 2.5
+LATENCY_SLACK_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+    note: str = ""
+
+
+def runs(doc: Mapping[str, Any], who: str, scenario: str) -> list[Mapping[str, Any]]:
+    return [r for r in doc.get("runs", []) if r["who"] == who and r["scenario"] == scenario]
+
+
+def paired(
+    doc: Mapping[str, Any], scenario: str
+) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(ours, naive) runs of the same scenario and direction."""
+    naive = {r["direction"]: r for r in runs(doc, NAIVE, scenario)}
+    return [
+        (r, naive[r["direction"]]) for r in runs(doc, OURS, scenario) if r["direction"] in naive
+    ]
+
+
+def _short(direction: str) -> str:
+    return {"hubspot_to_quickbooks": "H→Q", "quickbooks_to_hubspot": "Q→H"}.get(
+        direction, direction
+    )
+
+
+def _calls_note(run: Mapping[str, Any]) -> str:
+    per = run["per_product"]
+    fixes = []
+    if per["read"] >= 0.5:
+        fixes.append(
+            "feed the full sync's listing page to the workers (or batch-read sources: HubSpot "
+            "batch/read 100 ids, QBO `Id IN (…)` 1,000) instead of one GET per product"
+        )
+    if per["search"] >= 0.5:
+        fixes.append(
+            "build a SKU → id index of the destination from one paged listing per full sync "
+            "(HubSpot list 100/page, QBO query 1,000/page) instead of one search per product"
+        )
+    if per["write"] >= 0.5:
+        fixes.append("batch writes (HubSpot batch/create|update 100 per call, QBO /batch 30)")
+    return (
+        f"{_short(run['direction'])}: {_breakdown(run)} per product. To close: "
+        + "; ".join(fixes)
+        + "."
+    )
+
+
+def _wall_note(run: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
+    total = run["total"]
+    wall = run["wall_seconds"]
+    busy = total.get("busy_ms", 0.0) / 1000
+    in_flight = busy / wall if wall else 0.0
+    note = (
+        f"{_short(run['direction'])}: floor {run['floor_seconds']:.1f} s set by "
+        f"{run['floor_binding']}; the vendors were busy {in_flight:.1f} requests in flight on "
+        f"average over {wall:.1f} s"
+    )
+    workers = doc.get("meta", {}).get("worker_concurrency")
+    if run["throttled"]:
+        note += (
+            f"; {run['throttled']} answers were 429 (the shared Redis budget let through calls "
+            "the vendor refused, then Celery backed off)"
+        )
+    if workers and in_flight >= 0.7 * workers:
+        note += (
+            f" — latency-bound at {workers} worker processes: more concurrency (up to QBO's 10 "
+            "in flight) or fewer calls per product would close it"
+        )
+    elif run["per_product"]["calls"] > CALLS_PER_PRODUCT:
+        note += " — fewer calls per product (below) would lower both wall time and floor"
+    return note + "."
+
+
+def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    full = runs(doc, OURS, "full")
+    if full:
+        ratios = [r["wall_over_floor"] for r in full]
+        met = all(x is not None and x <= WALL_OVER_FLOOR for x in ratios)
+        verdicts.append(
+            Verdict(
+                f"full sync wall ≤ {WALL_OVER_FLOOR} x rate-limit floor",
+                ", ".join(f"{_short(r['direction'])} {_ratio(r['wall_over_floor'])}" for r in full),
+                met,
+                "" if met else " ".join(_wall_note(r, doc) for r in full if not _ok_ratio(r)),
+            )
+        )
+        per = [r["per_product"]["calls"] for r in full]
+        met = all(x <= CALLS_PER_PRODUCT for x in per)
+        verdicts.append(
+            Verdict(
+                f"≤ {CALLS_PER_PRODUCT} vendor calls per synced product (full sync)",
+                ", ".join(
+                    f"{_short(r['direction'])} {r['per_product']['calls']:.2f}" for r in full
+                ),
+                met,
+                ""
+                if met
+                else " ".join(
+                    _calls_note(r) for r in full if r["per_product"]["calls"] > CALLS_PER_PRODUCT
+                ),
+            )
+        )
+    resync = runs(doc, OURS, "resync")
+    if resync:
+        writes = [r["total"]["writes"] for r in resync]
+        verdicts.append(
+            Verdict(
+                "zero writes for unchanged products (re-sync)",
+                ", ".join(f"{_short(r['direction'])} {r['total']['writes']}" for r in resync),
+                all(w == 0 for w in writes),
+            )
+        )
+    steady = doc.get("steady")
+    if steady:
+        limit = steady["poll_interval_seconds"] + LATENCY_SLACK_SECONDS
+        p95 = steady["latency"]["p95"]
+        met = p95 <= limit and steady["latency"]["edits_missing"] == 0
+        verdicts.append(
+            Verdict(
+                "p95 change → destination ≤ poll interval + 2 s",
+                f"p95 {p95:.2f} s (limit {limit:g} s), "
+                f"{steady['latency']['edits_missing']} missing",
+                met,
+                "" if met else steady.get("explanation", ""),
+            )
+        )
+    machinery = doc.get("machinery")
+    if machinery and machinery.get("cpu_ms_per_product") is not None:
+        cpu = machinery["cpu_ms_per_product"]
+        verdicts.append(
+            Verdict(
+                f"≤ {CPU_MS_PER_PRODUCT:g} ms worker CPU per product",
+                f"{cpu:.2f} ms",
+                cpu <= CPU_MS_PER_PRODUCT,
+                "" if cpu <= CPU_MS_PER_PRODUCT else machinery.get("cpu_explanation", ""),
+            )
+        )
+    memory = (machinery or {}).get("memory") or {}
+    small = memory.get("poller", {}).get(str(memory.get("small_n")))
+    large = memory.get("poller", {}).get(str(memory.get("large_n")))
+    if small and large:
+        growth = large / small
+        verdicts.append(
+            Verdict(
+                f"poller memory at {memory['large_n']:,} ≤ {POLLER_MEMORY_GROWTH} x at "
+                f"{memory['small_n']:,}",
+                f"{growth:.2f} x",
+                growth <= POLLER_MEMORY_GROWTH,
+            )
+        )
+    pairs = paired(doc, "full") + paired(doc, "resync")
+    if pairs:
+        ratios = [(o, n, n["total"]["calls"] / max(o["total"]["calls"], 1)) for o, n in pairs]
+        met = all(x >= FEWER_CALLS_THAN_NAIVE for _, _, x in ratios)
+        verdicts.append(
+            Verdict(
+                f"≥ {FEWER_CALLS_THAN_NAIVE} x fewer vendor calls than the naive script",
+                ", ".join(
+                    f"{o['scenario']} {_short(o['direction'])} {x:.2f} x" for o, _, x in ratios
+                ),
+                met,
+                ""
+                if met
+                else " ".join(
+                    _naive_note(o, n) for o, n, x in ratios if x < FEWER_CALLS_THAN_NAIVE
+                ),
+            )
+        )
+    return verdicts
+
+
+def _breakdown(run: Mapping[str, Any]) -> str:
+    per = run["per_product"]
+    return " + ".join(
+        f"{per[c]:.2f} {c}" for c in ("read", "search", "write", "batch") if per[c] >= 0.01
+    )
+
+
+def _naive_note(ours: Mapping[str, Any], naive: Mapping[str, Any]) -> str:
+    return (
+        f"{ours['scenario']} {_short(ours['direction'])}: productsync {_breakdown(ours)} vs "
+        f"naive {_breakdown(naive)} per product."
+    )
+
+
+def _ok_ratio(run: Mapping[str, Any]) -> bool:
+    ratio = run["wall_over_floor"]
+    return ratio is not None and ratio <= WALL_OVER_FLOOR
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a (nothing rate-limited)" if value is None else f"{value:.2f} x"
+
+
+def as_dicts(verdicts: list[Verdict]) -> list[dict[str, Any]]:
+    return [asdict(v) for v in verdicts]

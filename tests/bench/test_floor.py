@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from bench.floor import Bucket, rate_floor, window_floor
+from bench.presets import RatePreset, parse_preset
+
+
+@pytest.mark.parametrize(
+    ("calls", "limit", "window", "expected"),
+    [
+        (0, 100, 10, 0.0),
+        (1, 100, 10, 0.0),
+        (100, 100, 10, 0.0),  # one burst
+        (101, 100, 10, 10.0),  # the 101st waits one window
+        (1000, 100, 10, 90.0),
+        (2000, 500, 60, 180.0),
+    ],
+)
+def test_window_floor(calls: int, limit: int, window: float, expected: float) -> None:
+    assert window_floor(calls, limit, window) == expected
+
+
+def test_floor_is_the_binding_bucket_and_ignores_other_categories() -> None:
+    buckets = [
+        Bucket("ten", "hubspot", 100, 10, frozenset({"read", "write"})),
+        Bucket("search", "hubspot", 5, 1, frozenset({"search"})),
+    ]
+    floor = rate_floor(buckets, {"hubspot": {"read": 150, "search": 51, "auth": 9999}})
+    assert floor.per_bucket == {"hubspot.ten": 10.0, "hubspot.search": 10.0}
+    floor = rate_floor(buckets, {"hubspot": {"read": 150, "search": 56}})
+    assert (floor.seconds, floor.binding) == (11.0, "hubspot.search")
+    assert floor.ratio(22.0) == 2.0
+
+
+def test_no_limited_calls_means_no_floor_and_no_ratio() -> None:
+    floor = rate_floor(RatePreset().buckets(), {"quickbooks": {"read": 1}})
+    assert floor.seconds == 0 and floor.binding == "none" and floor.ratio(5.0) is None
+
+
+def test_scale_compresses_windows_not_counts() -> None:
+    real = {b.name: b for b in RatePreset("pro", 1).buckets()}
+    fast = {b.name: b for b in RatePreset("pro", 4).buckets()}
+    assert real["ten_secondly"].limit == fast["ten_secondly"].limit == 190
+    assert fast["ten_secondly"].window == 2.5 and fast["per_minute"].window == 15
+    calls = {"quickbooks": {"read": 1000, "write": 1000}}
+    assert rate_floor(fast.values(), calls).seconds == rate_floor(real.values(), calls).seconds / 4
+
+
+def test_parse_preset() -> None:
+    assert parse_preset("starter") == RatePreset("starter", 1)
+    assert parse_preset("pro*5") == RatePreset("pro", 5)
+    assert parse_preset("oauth:2.5").name == "oauthx2.5"
+    assert parse_preset("starterx4") == RatePreset("starter", 4)
+    with pytest.raises(ValueError, match="unknown HubSpot tier"):
+        parse_preset("gold*2")
+    with pytest.raises(ValueError, match="positive"):
+        parse_preset("pro*0")
