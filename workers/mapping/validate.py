@@ -28,6 +28,10 @@ class MappingInvalid(ValueError):
         self.problems = problems
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
 def _side_problems(
     mapping: FieldMapping, system: System, specs: Mapping[str, FieldSpec]
 ) -> list[str]:
@@ -43,8 +47,8 @@ def _side_problems(
     wanted = _KIND.get(mapping.converter)
     if wanted is not None and spec.kind != wanted:
         problems.append(
-            f"the {mapping.converter} converter needs a {wanted} field, but {vendor} field"
-            f' "{name}" is a {spec.kind}'
+            f"the {mapping.converter} converter needs {_a(wanted)} field, but {vendor} field"
+            f' "{name}" is {_a(spec.kind)}'
         )
     return problems
 
