@@ -202,9 +202,15 @@ def test_item_defaults_refuse_impossible_settings() -> None:
         ItemDefaults("", "80")
 
 
+def test_quickbooks_create_without_defaults_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="ItemDefaults"):
+        creation_fields(to_qbo(hubspot_record()), TO_QBO)
+
+
 def test_hubspot_create_is_the_mapped_properties_without_empty_ones() -> None:
     mapped = to_hubspot(qbo_record(Description=None, Type="Service"))
-    assert creation_fields(mapped, TO_HUBSPOT, DEFAULTS) == {
+    assert creation_fields(mapped, TO_HUBSPOT) == creation_fields(mapped, TO_HUBSPOT, DEFAULTS)
+    assert creation_fields(mapped, TO_HUBSPOT) == {
         "hs_sku": "W-1",
         "name": "Widget",
         "price": "17.00",

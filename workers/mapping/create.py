@@ -34,7 +34,9 @@ class ItemDefaults:
             raise ValueError("income and expense account ids are required")
 
 
-def creation_fields(mapped: Mapped, direction: Direction, defaults: ItemDefaults) -> dict[str, Any]:
+def creation_fields(
+    mapped: Mapped, direction: Direction, defaults: ItemDefaults | None = None
+) -> dict[str, Any]:
     """The full body fields for creating ``mapped`` in the destination of ``direction``.
 
     QuickBooks: the mapped fields without empty ones (an empty price is omitted, leaving
@@ -42,10 +44,12 @@ def creation_fields(mapped: Mapped, direction: Direction, defaults: ItemDefaults
     references, and for ``Inventory`` also ``TrackQtyOnHand``, ``QtyOnHand`` 0,
     ``InvStartDate`` and ``AssetAccountRef``; without an asset account that raises
     `DataError` ``inventory_needs_asset_account``. HubSpot: the mapped properties, without
-    empty ones.
+    empty ones; ``defaults`` may be None then, and must not be for QuickBooks.
     """
     if destination_of(direction) == "hubspot":
         return {name: value for name, value in mapped.fields.items() if value != ""}
+    if defaults is None:
+        raise ValueError("creating QuickBooks items needs the account's ItemDefaults")
 
     body = {name: value for name, value in mapped.fields.items() if value is not None}
     item_type = body.get("Type") or defaults.default_type
