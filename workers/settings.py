@@ -20,8 +20,9 @@ from workers.secret import Secret
 PREFIX = "PRODUCTSYNC_"
 
 # Used only in development, so the demo runs with nothing configured. Outside
-# development the settings refuse to load without a real key (see `_check`).
-DEVELOPMENT_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+# development the settings refuse to load without a real key (see `_check`). 32 bytes,
+# url-safe base64, as Fernet requires.
+DEVELOPMENT_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZC11c2U="
 
 HUBSPOT_PRODUCTION = "https://api.hubapi.com"
 QUICKBOOKS_PRODUCTION = "https://quickbooks.api.intuit.com"
