@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -33,5 +42,10 @@ class Credential(Base):
     # Bumped on every token change: lets a refresher detect that someone else refreshed.
     version: Mapped[int] = mapped_column(default=0)
     refreshed_at: Mapped[datetime | None]
+    # Vendor-account facts the connectors need: rate-limit overrides for this account
+    # (names of workers.ratelimit.limits builders; null = the vendor defaults) and the
+    # vendor account's IANA time zone (HubSpot's daily limit resets at its midnight).
+    rate_limits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,184 @@
+"""`Catalog` over HubSpot CRM v3 products (api-reference §1)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from workers.catalog.hubspot import schema as portal_schema
+from workers.catalog.hubspot import search
+from workers.catalog.hubspot.records import (
+    DEFAULT_PROPERTIES,
+    SKU,
+    WRITE_ID,
+    epoch_ms,
+    record_from,
+    wire_properties,
+)
+from workers.catalog.port import Change, FieldSpec, Record, System
+from workers.errors import NotFound, TransientError
+from workers.http.caller import VendorCaller
+from workers.http.common import json_or_transient
+
+log = logging.getLogger(__name__)
+
+OBJECTS = "/crm/v3/objects/products"
+LIST_PAGE = 100
+BATCH = 100
+
+
+class HubSpotCatalog:
+    """Products of one HubSpot portal. Field names are HubSpot property names."""
+
+    system: System = "hubspot"
+    sku_field = SKU
+
+    def __init__(
+        self, caller: VendorCaller, portal_id: str, *, properties: Sequence[str] = ()
+    ) -> None:
+        self.caller = caller
+        self.portal_id = portal_id
+        self.properties = list(dict.fromkeys([*DEFAULT_PROPERTIES, *properties]))
+        self._schema = portal_schema.schema_for(caller.base_url, portal_id)
+
+    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        yield from search.changes(self.caller, int(epoch_ms(start)), int(epoch_ms(end)))
+
+    def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
+        yield from self._list(archived=False)
+        if include_inactive:
+            yield from self._list(archived=True)
+
+    def _list(self, *, archived: bool) -> Iterator[Record]:
+        params: dict[str, Any] = {
+            "limit": LIST_PAGE,
+            "properties": ",".join(self.properties),
+            "archived": "true" if archived else "false",
+        }
+        seen: set[str] = set()
+        while True:
+            body = json_or_transient(self.caller.call("GET", OBJECTS, params=params), "hubspot")
+            for obj in body.get("results", []):
+                yield record_from(obj)
+            after = (body.get("paging") or {}).get("next", {}).get("after")
+            if not after:
+                return
+            if after in seen:
+                raise TransientError(
+                    "HubSpot list repeated a page cursor; retrying", system="hubspot"
+                )
+            seen.add(after)
+            params["after"] = after
+
+    def get(self, record_id: str) -> Record | None:
+        try:
+            response = self.caller.call(
+                "GET",
+                f"{OBJECTS}/{quote(record_id, safe='')}",
+                params={"properties": ",".join(self.properties)},
+            )
+        except NotFound:
+            return None
+        return record_from(json_or_transient(response, "hubspot"))
+
+    def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        unique = list(dict.fromkeys(record_ids))
+        for i in range(0, len(unique), BATCH):
+            request = {
+                "inputs": [{"id": rid} for rid in unique[i : i + BATCH]],
+                "properties": self.properties,
+            }
+            response = self.caller.call("POST", f"{OBJECTS}/batch/read", json_body=request)
+            for obj in json_or_transient(response, "hubspot").get("results", []):
+                record = record_from(obj)
+                found[record.id] = record
+        return found
+
+    def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
+        # Archived products are in the recycle bin and never in search or idProperty reads;
+        # HubSpot has no other "inactive" state, so include_inactive changes nothing here.
+        if portal_schema.sku_is_unique(self.caller, self._schema):
+            candidates = self._by_unique_sku(sku)
+        else:
+            candidates = self._search_sku(sku)
+        # Exact and case-sensitive: the vendor's EQ may ignore case.
+        return [r for r in candidates if r.sku == sku]
+
+    def _by_unique_sku(self, sku: str) -> list[Record]:
+        try:
+            response = self.caller.call(
+                "GET",
+                f"{OBJECTS}/{quote(sku, safe='')}",
+                params={"idProperty": SKU, "properties": ",".join(self.properties)},
+            )
+        except NotFound:
+            return []
+        return [record_from(json_or_transient(response, "hubspot"))]
+
+    def _search_sku(self, sku: str) -> list[Record]:
+        request: dict[str, Any] = {
+            "filterGroups": [{"filters": [{"propertyName": SKU, "operator": "EQ", "value": sku}]}],
+            "properties": self.properties,
+            "limit": search.PAGE,
+        }
+        records: list[Record] = []
+        while True:
+            body = search.search_page(self.caller, request)
+            records += [record_from(obj) for obj in body.get("results", [])]
+            after = (body.get("paging") or {}).get("next", {}).get("after")
+            if not after or after == request.get("after") or int(after) >= search.CAP:
+                return records
+            request = {**request, "after": after}
+
+    def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
+        properties = wire_properties(fields)
+        if portal_schema.ensure_write_id(self.caller, self._schema):
+            request = {
+                "inputs": [{"idProperty": WRITE_ID, "id": request_id, "properties": properties}]
+            }
+            response = self.caller.call("POST", f"{OBJECTS}/batch/upsert", json_body=request)
+            results = json_or_transient(response, "hubspot").get("results", [])
+            if len(results) != 1:
+                raise TransientError(
+                    f"HubSpot upsert answered {len(results)} results for one input; retrying "
+                    "with the same request id",
+                    system="hubspot",
+                    details={"outcome_unknown": True},
+                )
+            if not results[0].get("new", True):
+                log.info(
+                    "HubSpot create replay: request %s found product %s",
+                    request_id,
+                    results[0].get("id"),
+                )
+            blank = {n: None for n in self.properties}
+            return _merged(record_from(results[0]), blank, properties)
+        response = self.caller.call("POST", OBJECTS, json_body={"properties": properties})
+        record = record_from(json_or_transient(response, "hubspot"))
+        return _merged(record, {n: None for n in self.properties}, properties)
+
+    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
+        # HubSpot PATCH is last-write-wins and naturally idempotent: no request id to send.
+        properties = wire_properties(changes)
+        response = self.caller.call(
+            "PATCH",
+            f"{OBJECTS}/{quote(current.id, safe='')}",
+            json_body={"properties": properties},
+        )
+        record = record_from(json_or_transient(response, "hubspot"))
+        return _merged(record, current.fields, properties)
+
+    def writable_fields(self) -> dict[str, FieldSpec]:
+        return portal_schema.writable_fields(self.caller, self._schema)
+
+
+def _merged(record: Record, before: Mapping[str, Any], written: Mapping[str, str]) -> Record:
+    """A write's answer may carry only some properties: complete it with what we know
+    (the values before, then what we wrote, then what HubSpot says now)."""
+    fields = {**before, **written, **record.fields}
+    return replace(record, fields=fields, sku=fields.get(SKU))

@@ -1,0 +1,202 @@
+"""`Catalog` over QuickBooks Online Items (api-reference §2)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from workers.catalog.port import Change, FieldSpec, Record, System
+from workers.catalog.quickbooks import query as q
+from workers.catalog.quickbooks.records import READ_ONLY, cdc_items, items_of, record_from
+from workers.errors import DuplicateName, NotFound, SyncError, TransientError
+from workers.http.caller import VendorCaller
+from workers.http.common import json_or_transient
+from workers.mapping.fields import QBO_ITEM_FIELDS
+
+log = logging.getLogger(__name__)
+
+CDC_MAX_AGE = timedelta(days=30)
+CDC_CAP = 1000
+# Stay clear of the 30-day edge: our clock and Intuit's may differ a little.
+CDC_MARGIN = timedelta(hours=1)
+IDS_PER_QUERY = 200
+
+
+class QuickBooksCatalog:
+    """Items of one QBO company (realm). Field names are QBO Item element names."""
+
+    system: System = "quickbooks"
+    sku_field = "Sku"
+
+    def __init__(
+        self,
+        caller: VendorCaller,
+        realm_id: str,
+        *,
+        minor_version: int = 75,
+        create_defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.caller = caller
+        self.realm_id = realm_id
+        self.minor_version = minor_version
+        self.create_defaults = dict(create_defaults or {})
+        self._prefix = f"/v3/company/{quote(realm_id, safe='')}"
+
+    # -- reads -----------------------------------------------------------------------
+
+    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        items: list[dict[str, Any]] | None = None
+        if start > datetime.now(UTC) - CDC_MAX_AGE + CDC_MARGIN:
+            items = self._cdc(start)
+        if items is None:
+            items = list(self._changed_by_query(start, end))
+        seen: set[str] = set()
+        for item in items:
+            record = record_from(item)
+            if start <= record.updated_at <= end and record.id not in seen:
+                seen.add(record.id)
+                yield Change(id=record.id, updated_at=record.updated_at)
+
+    def _cdc(self, start: datetime) -> list[dict[str, Any]] | None:
+        """CDC's changes since ``start``, or None when it hit its 1,000-object cap."""
+        params = {"entities": "Item", "changedSince": start.astimezone(UTC).isoformat()}
+        items = cdc_items(self._get_json("/cdc", params))
+        if len(items) >= CDC_CAP:
+            log.info("QBO CDC hit its %s-object cap; falling back to a paged query", CDC_CAP)
+            return None
+        return items
+
+    def _changed_by_query(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        # Keyset on LastUpdatedTime: each page restarts at the newest time seen, so items
+        # edited while we page cannot shift others out of view. Only a page made entirely of
+        # one second's changes advances by offset.
+        lower, position = start.replace(microsecond=0), 1
+        upper = q.timestamp(end + timedelta(seconds=1))
+        while True:
+            text = q.select_items(
+                [
+                    f"MetaData.LastUpdatedTime >= {q.timestamp(lower)}",
+                    f"MetaData.LastUpdatedTime <= {upper}",
+                    q.INCLUDE_INACTIVE,
+                ],
+                order="MetaData.LastUpdatedTime",
+                start=position,
+            )
+            page = self._query(text)
+            yield from page
+            if len(page) < q.PAGE:
+                return
+            newest = record_from(page[-1]).updated_at
+            if newest > lower:
+                lower, position = newest, 1
+            else:
+                position += q.PAGE
+
+    def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
+        conditions = [q.INCLUDE_INACTIVE] if include_inactive else []
+        position = 1
+        while True:
+            page = self._query(q.select_items(conditions, order="Id", start=position))
+            for item in page:
+                yield record_from(item)
+            if len(page) < q.PAGE:
+                return
+            position += q.PAGE
+
+    def get(self, record_id: str) -> Record | None:
+        try:
+            body = self._get_json(f"/item/{quote(record_id, safe='')}")
+        except NotFound:
+            return None
+        item = body.get("Item") if isinstance(body, dict) else None
+        if not isinstance(item, dict):
+            raise TransientError(
+                "QuickBooks answered a read without an Item; retrying", system="quickbooks"
+            )
+        return record_from(item)
+
+    def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        unique = list(dict.fromkeys(record_ids))
+        found: dict[str, Record] = {}
+        for i in range(0, len(unique), IDS_PER_QUERY):
+            for item in self._query(q.by_ids(unique[i : i + IDS_PER_QUERY])):
+                record = record_from(item)
+                found[record.id] = record
+        return found
+
+    def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
+        items = self._query(q.by_sku(sku, include_inactive=include_inactive))
+        return [r for r in map(record_from, items) if r.sku == sku]
+
+    # -- writes ----------------------------------------------------------------------
+
+    def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
+        body = {**self.create_defaults, **fields}
+        if body.get("Type") == "Inventory":
+            # QBO refuses an Inventory create without these (code 2020).
+            body.setdefault("TrackQtyOnHand", True)
+            body.setdefault("QtyOnHand", Decimal(0))
+            body.setdefault("InvStartDate", date.today().isoformat())
+        return self._write(body, request_id, name=body.get("Name"))
+
+    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
+        body = {k: v for k, v in changes.items() if k not in READ_ONLY}
+        body.update({"Id": current.id, "SyncToken": current.version, "sparse": True})
+        return self._write(body, request_id, name=changes.get("Name"))
+
+    def _write(self, body: dict[str, Any], request_id: str, *, name: Any) -> Record:
+        params = {"minorversion": self.minor_version, "requestid": request_id}
+        try:
+            response = self.caller.call(
+                "POST", f"{self._prefix}/item", params=params, json_body=body
+            )
+        except DuplicateName as exc:
+            raise self._with_clash(exc, name) from None
+        item = json_or_transient(response, "quickbooks").get("Item")
+        if not isinstance(item, dict):
+            raise TransientError(
+                "QuickBooks answered a write without an Item; retrying with the same requestid",
+                system="quickbooks",
+                details={"outcome_unknown": True},
+            )
+        return record_from(item)
+
+    def _with_clash(self, exc: DuplicateName, name: Any) -> SyncError:
+        """The 6240 error with the id(s) of the item(s) already using the name."""
+        if not isinstance(name, str) or not name:
+            return exc
+        try:
+            clashing = [str(i["Id"]) for i in self._query(q.by_name(name)) if "Id" in i]
+        except SyncError:
+            return exc  # the lookup is a courtesy; the duplicate-name error is what counts
+        message = exc.message + (f" (clashing item id {', '.join(clashing)})" if clashing else "")
+        return DuplicateName(
+            message,
+            clashing_ids=clashing,
+            system=exc.system,
+            vendor_code=exc.vendor_code,
+            status=exc.status,
+        )
+
+    def writable_fields(self) -> dict[str, FieldSpec]:
+        return dict(QBO_ITEM_FIELDS)
+
+    # -- transport -------------------------------------------------------------------
+
+    def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        all_params = {**(params or {}), "minorversion": self.minor_version}
+        response = self.caller.call("GET", self._prefix + path, params=all_params)
+        return json_or_transient(response, "quickbooks")
+
+    def _query(self, text: str) -> list[dict[str, Any]]:
+        response = self.caller.call(
+            "POST",
+            f"{self._prefix}/query",
+            params={"minorversion": self.minor_version},
+            text_body=text,
+        )
+        return items_of(json_or_transient(response, "quickbooks"))

@@ -1,0 +1,55 @@
+"""QBO query text: literal escaping and the statements the catalog sends (§2.5).
+
+A string literal is single-quoted; a backslash escapes the next character. So escaping
+is backslash first, then quote: ``O'Brien\\x`` → ``'O\\'Brien\\\\x'``. Nothing else is
+special inside ``=`` comparisons (``%`` and ``_`` only mean something to ``LIKE``, which
+the catalog never uses for SKUs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+PAGE = 1000  # QBO's MAXRESULTS ceiling
+INCLUDE_INACTIVE = "Active IN (true, false)"
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def timestamp(moment: datetime) -> str:
+    """A datetime literal QBO accepts (ISO-8601 with offset, whole seconds)."""
+    return literal(moment.astimezone(UTC).replace(microsecond=0).isoformat())
+
+
+def select_items(
+    conditions: Sequence[str],
+    *,
+    order: str | None = None,
+    start: int = 1,
+    page: int = PAGE,
+) -> str:
+    text = "SELECT * FROM Item"
+    if conditions:
+        text += " WHERE " + " AND ".join(conditions)
+    if order:
+        text += f" ORDERBY {order}"
+    return text + f" STARTPOSITION {start} MAXRESULTS {page}"
+
+
+def by_sku(sku: str, *, include_inactive: bool) -> str:
+    conditions = [f"Sku = {literal(sku)}"]
+    if include_inactive:
+        conditions.append(INCLUDE_INACTIVE)
+    return select_items(conditions)
+
+
+def by_name(name: str) -> str:
+    return select_items([f"Name = {literal(name)}", INCLUDE_INACTIVE])
+
+
+def by_ids(ids: Sequence[str]) -> str:
+    listed = ", ".join(literal(i) for i in ids)
+    return select_items([f"Id IN ({listed})", INCLUDE_INACTIVE])
