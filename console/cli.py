@@ -17,6 +17,10 @@ from workers.settings import ConfigError
 
 COMMANDS = [
     "keygen",
+    "migrate",
+    "accounts",
+    "history",
+    "status",
 ]
 
 
