@@ -1,0 +1,170 @@
+"""A behaving in-memory `Catalog`: a real implementation of the port for engine tests.
+
+It keeps the vendor rules the engine relies on: exact, case-sensitive SKU search;
+QBO-style SyncTokens (a stale update is refused with `StaleObject`) and unique active
+names (`DuplicateName`, like error 6240); creates that are idempotent by ``request_id``;
+archived/inactive products that `get` hides. Every write is appended to ``writes`` (the
+ledger tests count), and failures are programmable with `fail_next`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from models.base import utcnow
+from workers.catalog.port import Change, FieldSpec, Record, System
+from workers.errors import DuplicateName, StaleObject, SyncError
+from workers.mapping import HUBSPOT_PRODUCT_FIELDS, QBO_ITEM_FIELDS
+
+
+@dataclass(frozen=True)
+class Write:
+    op: str  # "create" | "update"
+    id: str
+    fields: dict[str, Any]
+    request_id: str
+
+
+class MemoryCatalog:
+    def __init__(self, system: System) -> None:
+        self.system: System = system
+        self.sku_field = "hs_sku" if system == "hubspot" else "Sku"
+        self.products: dict[str, Record] = {}
+        self.writes: list[Write] = []
+        self.calls: list[str] = []
+        self._by_request: dict[str, str] = {}
+        self._failures: dict[str, list[SyncError]] = {}
+        self._ids = itertools.count(1001)
+        self._lock = threading.Lock()
+        self._last_stamp = utcnow() - timedelta(days=1)
+
+    # -- test helpers (what a person does in the vendor's UI) -----------------------------
+
+    def add(self, fields: Mapping[str, Any], *, active: bool = True) -> Record:
+        """A product created directly in the vendor (not by the sync)."""
+        with self._lock:
+            return self._store(str(next(self._ids)), dict(fields), active=active, version=0)
+
+    def edit(self, record_id: str, **changes: Any) -> Record:
+        with self._lock:
+            old = self.products[record_id]
+            return self._store(
+                record_id, {**old.fields, **changes}, active=old.active, version=_next(old)
+            )
+
+    def archive(self, record_id: str) -> None:
+        with self._lock:
+            old = self.products[record_id]
+            self._store(record_id, dict(old.fields), active=False, version=_next(old))
+
+    def fail_next(self, method: str, error: SyncError, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` raise ``error`` (before acting)."""
+        self._failures.setdefault(method, []).extend([error] * times)
+
+    def by_sku(self, sku: str) -> list[Record]:
+        return [r for r in self.products.values() if r.sku == sku]
+
+    # -- the port -------------------------------------------------------------------------
+
+    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        self._enter("changed_between")
+        for r in sorted(self.products.values(), key=lambda r: r.updated_at):
+            if start <= r.updated_at <= end:
+                yield Change(r.id, r.updated_at)
+
+    def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
+        self._enter("iter_all")
+        yield from (r for r in list(self.products.values()) if include_inactive or r.active)
+
+    def get(self, record_id: str) -> Record | None:
+        self._enter("get")
+        record = self.products.get(record_id)
+        if record is None or (self.system == "hubspot" and not record.active):
+            return None
+        return record
+
+    def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        found = {i: self.get(i) for i in record_ids}
+        return {i: r for i, r in found.items() if r is not None}
+
+    def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
+        self._enter("find_by_sku")
+        return [
+            r
+            for r in self.products.values()
+            if r.sku == sku and (r.active or (include_inactive and self.system == "quickbooks"))
+        ]
+
+    def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
+        self._enter("create")
+        with self._lock:
+            if request_id in self._by_request:
+                return self.products[self._by_request[request_id]]
+            self._check_name(fields.get("Name"), None)
+            record = self._store(str(next(self._ids)), dict(fields), active=True, version=0)
+            self._by_request[request_id] = record.id
+            self.writes.append(Write("create", record.id, dict(fields), request_id))
+            return record
+
+    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
+        self._enter("update")
+        with self._lock:
+            now = self.products[current.id]
+            if self.system == "quickbooks" and now.version != current.version:
+                raise StaleObject("Stale Object Error", vendor_code="5010", system=self.system)
+            self._check_name(changes.get("Name"), current.id)
+            record = self._store(
+                current.id, {**now.fields, **changes}, active=now.active, version=_next(now)
+            )
+            self.writes.append(Write("update", record.id, dict(changes), request_id))
+            return record
+
+    def writable_fields(self) -> dict[str, FieldSpec]:
+        table = HUBSPOT_PRODUCT_FIELDS if self.system == "hubspot" else QBO_ITEM_FIELDS
+        return {name: spec for name, spec in table.items() if not spec.read_only}
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _enter(self, method: str) -> None:
+        self.calls.append(method)
+        pending = self._failures.get(method)
+        if pending:
+            raise pending.pop(0)
+
+    def _check_name(self, name: Any, own_id: str | None) -> None:
+        if self.system != "quickbooks" or name is None:
+            return
+        for r in self.products.values():
+            if r.active and r.id != own_id and r.fields.get("Name") == name:
+                raise DuplicateName(
+                    "Duplicate Name Exists Error",
+                    vendor_code="6240",
+                    system=self.system,
+                    clashing_ids=[r.id],
+                )
+
+    def _store(
+        self, record_id: str, fields: dict[str, Any], *, active: bool, version: int
+    ) -> Record:
+        stamp = max(utcnow(), self._last_stamp + timedelta(microseconds=1))
+        self._last_stamp = stamp
+        record = Record(
+            system=self.system,
+            id=record_id,
+            fields=fields,
+            updated_at=stamp,
+            active=active,
+            version=str(version) if self.system == "quickbooks" else None,
+            sku=fields.get(self.sku_field),
+        )
+        self.products[record_id] = record
+        return record
+
+
+def _next(record: Record) -> int:
+    return int(record.version or 0) + 1

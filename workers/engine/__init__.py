@@ -1,0 +1,36 @@
+"""The sync engine: what the Celery tasks run.
+
+Public surface (each takes a `SyncContext`, manages its own short transactions where a
+step must be durable before a vendor call, and returns the jobs to announce after
+commit)::
+
+    poll_account(ctx, account_id) -> list[Dispatch]
+    due_accounts(ctx) -> list[int]
+    sweep(ctx) -> list[Dispatch]
+    enumerate_run(ctx, run_id) -> list[Dispatch]
+    sync_product(ctx, job_id) -> SyncResult
+
+and, in the caller's transaction: `start_full_sync`, and the account service in
+`workers.engine.accounts` (create_account, set_direction, set_mappings, reset_mappings).
+"""
+
+from workers.engine.backoff import backoff_delay
+from workers.engine.context import CatalogFactory, Dispatch, SyncContext
+from workers.engine.full_sync import enumerate_run, start_full_sync
+from workers.engine.poll import due_accounts, poll_account
+from workers.engine.sweep import sweep
+from workers.engine.sync import SyncResult, sync_product
+
+__all__ = [
+    "CatalogFactory",
+    "Dispatch",
+    "SyncContext",
+    "SyncResult",
+    "backoff_delay",
+    "due_accounts",
+    "enumerate_run",
+    "poll_account",
+    "start_full_sync",
+    "sweep",
+    "sync_product",
+]

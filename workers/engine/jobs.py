@@ -1,0 +1,127 @@
+"""Job rows: inserting them idempotently and claiming them with a lease.
+
+A claim is one conditional UPDATE: it succeeds only for a job that is pending and due, or
+running with an expired lease. Two deliveries of the same message race on that UPDATE
+and exactly one wins; the loser returns without doing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models import Job, utcnow
+from workers.engine.context import Dispatch
+from workers.engine.outcomes import new_request_id
+
+# A message may arrive a little before the row's due time (clock skew between hosts).
+EARLY_TOLERANCE = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    source_id: str
+    source_updated_at: datetime | None
+
+
+def insert_jobs(
+    session: Session,
+    *,
+    account_id: int,
+    source_system: str,
+    reason: str,
+    queue: str,
+    changes: Iterable[NewJob],
+    run_id: int | None = None,
+    chunk: int = 500,
+) -> list[Dispatch]:
+    """Insert one pending job per change; re-inserts are silently ignored (the uniqueness
+    rules on `models.job`). Returns the jobs that are new, to enqueue after commit."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {
+            "account_id": account_id,
+            "run_id": run_id,
+            "source_system": source_system,
+            "source_id": c.source_id,
+            "source_updated_at": c.source_updated_at,
+            "reason": reason,
+            "queue": queue,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "enqueued_at": now,
+            "request_id": new_request_id(),
+            "request_generation": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for c in changes
+    ]
+    created: list[Dispatch] = []
+    for start in range(0, len(rows), chunk):
+        stmt = (
+            insert(Job)
+            .values(rows[start : start + chunk])
+            .on_conflict_do_nothing()
+            .returning(Job.id, Job.queue)
+        )
+        created.extend(Dispatch(job_id, q) for job_id, q in session.execute(stmt))
+    return created
+
+
+def claim(session: Session, job_id: int, *, owner: str, lease_seconds: float) -> Job | None:
+    """Take the job for one attempt (attempts += 1), or None when someone else has it,
+    it is finished, or it is not due yet (a duplicate or early delivery)."""
+    now = utcnow()
+    stmt = (
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(
+                (Job.status == "pending") & (Job.next_attempt_at <= now + EARLY_TOLERANCE),
+                (Job.status == "running") & (Job.lease_expires_at < now),
+            ),
+        )
+        .values(
+            status="running",
+            attempts=Job.attempts + 1,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def mark_write_started(session: Session, job_id: int, *, owner: str) -> bool:
+    """Note, before a create call, that a write may happen (fenced by the lease)."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running", Job.lease_owner == owner)
+        .values(write_started_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def rotate_request_id(session: Session, job_id: int, *, owner: str) -> str | None:
+    """A fresh request id once the previous write's outcome is known (e.g. after 6240)."""
+    request_id = new_request_id()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == owner)
+        .values(request_id=request_id, request_generation=Job.request_generation + 1)
+    )
+    return request_id if result.rowcount == 1 else None
+
+
+def dispatches_for(jobs: Sequence[Job]) -> list[Dispatch]:
+    return [Dispatch(j.id, j.queue) for j in jobs]

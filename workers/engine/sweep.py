@@ -1,0 +1,83 @@
+"""The sweeper: Postgres is the record, so anything Redis lost is found here.
+
+Every sweep, in one transaction (rows locked with SKIP LOCKED so two sweepers split the
+work instead of doubling it):
+
+- running jobs whose lease expired (a worker died or hung) are made pending again, which
+  also fences the old holder out: its outcome write is conditional on its lease;
+- those that already used their attempts budget fail as ``attempts_exhausted`` (a job that
+  kills its worker every time stops here), with a history row;
+- parked jobs whose time has come become pending;
+- pending jobs that are due and whose message is overdue by a whole lease (a lost publish,
+  a flushed Redis) are announced again.
+
+Re-announcing is always safe: the claim absorbs duplicates.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from models import Account, Job, utcnow
+from models.db import session_scope
+from workers.engine.context import Dispatch, SyncContext
+from workers.engine.outcomes import close_job
+
+BATCH = 2000
+
+
+def sweep(ctx: SyncContext) -> list[Dispatch]:
+    """Fix up overdue jobs; returns the ones to announce (committed)."""
+    s = ctx.settings
+    now = utcnow()
+    overdue = now - timedelta(seconds=s.job_lease_seconds)
+    with session_scope(ctx.database_url) as session:
+        rows = session.scalars(
+            select(Job)
+            .where(
+                or_(
+                    and_(Job.status == "running", Job.lease_expires_at < now),
+                    and_(Job.status == "parked", Job.next_attempt_at <= now),
+                    and_(
+                        Job.status == "pending",
+                        Job.next_attempt_at <= now,
+                        or_(Job.enqueued_at.is_(None), Job.enqueued_at <= overdue),
+                    ),
+                )
+            )
+            .order_by(Job.next_attempt_at)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        announce: list[Dispatch] = []
+        for job in rows:
+            if job.status == "running" and job.attempts >= s.max_attempts:
+                _exhaust(session, job)
+                continue
+            job.status = "pending"
+            job.lease_owner = None
+            job.lease_expires_at = None
+            job.park_reason = None
+            job.enqueued_at = now
+            job.next_attempt_at = min(job.next_attempt_at, now)
+            announce.append(Dispatch(job.id, job.queue))
+    return announce
+
+
+def _exhaust(session: Session, job: Job) -> None:
+    account = session.get(Account, job.account_id)
+    message = (
+        f"Gave up after {job.attempts} attempts: the worker was lost each time "
+        "(it crashed, was killed or timed out) before recording an outcome."
+    )
+    close_job(
+        session,
+        job,
+        direction=account.direction if account else "",
+        status="failed",
+        code="attempts_exhausted",
+        message=message,
+    )

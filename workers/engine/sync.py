@@ -1,0 +1,284 @@
+"""sync_product: one attempt at one job, from claim to recorded outcome.
+
+::
+
+    claim (conditional UPDATE + lease; nothing to claim → duplicate delivery → return)
+    fetch the CURRENT source product → archived/inactive: skipped `source_archived`
+    map (DataError → terminal) → source SKU shared with another product → terminal
+    per-(account, SKU) lock (busy → retry)
+    resolve + write (`workers.engine.upsert`)
+    ONE transaction: link + history row + job outcome + run progress (fenced by lease)
+
+Errors decide what happens next (design §3): retryable → pending again after a backoff
+with full jitter (Retry-After as a floor) and a Celery countdown of the same length;
+long waits and `ParkedError` → parked in Postgres for the sweeper; terminal → failed
+with code and message. The source system is only ever read.
+
+Decisions: an archived (HubSpot) or inactive (QBO) source product is *skipped* with a
+history row, never propagated: deactivating in the destination is a destructive act the
+user did not map. Jobs of a direction that is no longer active are *skipped*
+(`direction_changed`) so nothing is ever written back into the old source.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from models import Account, Job, utcnow
+from models.db import session_scope
+from workers.catalog.port import Catalog, Direction, Record, destination_of, source_of
+from workers.engine import jobs
+from workers.engine.account_view import load_mappings
+from workers.engine.backoff import backoff_delay, should_park
+from workers.engine.conflicts import duplicate_sku, label
+from workers.engine.context import SyncContext
+from workers.engine.links import link_for, save_link
+from workers.engine.locks import sku_lock
+from workers.engine.outcomes import Attempt, record_attempt
+from workers.engine.upsert import LeaseLost, Upsert, Written
+from workers.errors import (
+    DataError,
+    LockBusy,
+    ParkedError,
+    RetryableError,
+    SyncError,
+    TerminalError,
+    TransientError,
+)
+from workers.mapping import fingerprint, map_product
+
+log = logging.getLogger(__name__)
+
+LOCK_BUSY_RETRY_SECONDS = 1.0
+
+
+class _Skip(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.error = SyncError(message, code=code)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What the task does next: nothing, or ask Celery to retry after ``retry_in`` s."""
+
+    outcome: str  # an action, "retrying", "parked", "duplicate" or "lease_lost"
+    retry_in: float | None = None
+
+
+def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
+    owner = f"{ctx.worker_id}:{uuid.uuid4().hex[:8]}"
+    settings = ctx.settings
+    with session_scope(ctx.database_url) as session:
+        job = jobs.claim(session, job_id, owner=owner, lease_seconds=settings.job_lease_seconds)
+        account = session.get(Account, job.account_id) if job else None
+    if job is None or account is None:
+        return SyncResult("duplicate")
+    attempt = Attempt(job=job, direction=account.direction)
+    attempt.set_id(job.source_system, job.source_id)
+    if job.attempts > settings.max_attempts:
+        return _finish(ctx, attempt, owner, "failed", exhausted_error(job))
+    try:
+        written, link_args = _attempt(ctx, account, attempt, owner)
+    except LeaseLost:
+        return SyncResult("lease_lost")
+    except _Skip as skip:
+        return _finish(ctx, attempt, owner, "skipped", skip.error)
+    except TerminalError as err:
+        return _finish(ctx, attempt, owner, "failed", err)
+    except ParkedError as err:
+        return _park(ctx, attempt, owner, err)
+    except RetryableError as err:
+        return _retry(ctx, attempt, owner, err)
+    except Exception as exc:  # a bug or an infrastructure fault: retried within budget
+        log.exception("job %s: unexpected %s", job_id, type(exc).__name__)
+        err = TransientError(f"Internal error ({type(exc).__name__}).", code="internal_error")
+        return _retry(ctx, attempt, owner, err)
+    with session_scope(ctx.database_url) as session:
+        if link_args is not None:
+            save_link(session, **link_args)
+        record_attempt(session, attempt, owner=owner, job_status="succeeded", action=written.action)
+    return SyncResult(written.action)
+
+
+def _attempt(
+    ctx: SyncContext, account: Account, attempt: Attempt, owner: str
+) -> tuple[Written, dict[str, Any] | None]:
+    job = attempt.job
+    direction: Direction = account.direction  # type: ignore[assignment]
+    _check_still_current(account, job)
+    source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
+    destination = ctx.catalogs(destination_of(direction), account.id)
+    current = source.get(job.source_id)
+    if current is None or not current.active:
+        raise _Skip(
+            "source_archived",
+            f"{label(job.source_system)} product {job.source_id} is archived or inactive; "
+            "archiving is not synced, the destination product is left as it is.",
+        )
+    attempt.sku = current.sku  # as stored, so a refused product is findable by SKU
+    with session_scope(ctx.database_url) as session:
+        mappings = load_mappings(session, account.id)
+        link = link_for(session, account.id, source.system, current.id)
+        link_target = _linked_id(link, destination.system) if link else None
+    mapped = map_product(current, mappings, direction)
+    attempt.sku = mapped.sku
+    attempt.notes.extend(mapped.notes)
+    if job.reason != "full_sync":  # a full sync checks the whole catalog while listing it
+        _check_unique_in_source(source, current, mapped.sku)
+    lock = sku_lock(ctx.redis, account.id, mapped.sku, ttl_seconds=ctx.settings.job_lease_seconds)
+    if not lock.acquire():
+        raise LockBusy(
+            "Another worker is syncing this SKU right now.", retry_after=LOCK_BUSY_RETRY_SECONDS
+        )
+    try:
+        with session_scope(ctx.database_url) as session:
+            # Re-read under the lock: a direction switch since the claim must win.
+            fresh = session.get(Account, account.id)
+            if fresh is None:
+                raise _Skip("account_deleted", "The account no longer exists.")
+            _check_still_current(fresh, job)
+        target = destination.get(link_target) if link_target else None
+        upsert = Upsert(
+            settings=ctx.settings,
+            database_url=ctx.database_url,
+            account=account,
+            direction=direction,
+            source=source,
+            destination=destination,
+            attempt=attempt,
+            owner=owner,
+            lock=lock,
+        )
+        written = upsert.run(mapped, target)
+    finally:
+        lock.release()
+    if written.destination is None:
+        return written, None
+    attempt.set_id(destination.system, written.destination.id)
+    return written, {
+        "account_id": account.id,
+        "source_system": source.system,
+        "source_id": current.id,
+        "destination_id": written.destination.id,
+        "sku": mapped.sku,
+        "fingerprint": fingerprint(mapped),
+        "written": written.action != "unchanged",
+    }
+
+
+def _check_still_current(account: Account, job: Job) -> None:
+    if source_of(account.direction) != job.source_system:  # type: ignore[arg-type]
+        raise _Skip(
+            "direction_changed",
+            f"The account now syncs {account.direction.replace('_', ' ')}; this change in "
+            f"{label(job.source_system)} belongs to the previous direction and is not applied.",
+        )
+    if not account.enabled:
+        raise _Skip("account_disabled", "The account is disabled; nothing was written.")
+
+
+def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:
+    others = [
+        r.id
+        for r in source.find_by_sku(sku, include_inactive=False)
+        if r.sku == sku and r.id != current.id and r.active
+    ]
+    if others:
+        raise duplicate_sku(source.system, sku, [current.id, *others], source=True)
+
+
+def _linked_id(link: object, system: str) -> str | None:
+    return getattr(link, "hubspot_id" if system == "hubspot" else "quickbooks_id", None)
+
+
+def exhausted_error(job: Job) -> DataError:
+    return DataError(
+        f"Gave up after {job.attempts - 1} attempts; the last error was "
+        f"{job.error_code or 'a lost worker'}.",
+        code="attempts_exhausted",
+        details={"last_error": job.error_code} if job.error_code else None,
+    )
+
+
+def _finish(
+    ctx: SyncContext, attempt: Attempt, owner: str, status: str, error: SyncError
+) -> SyncResult:
+    action = "skipped" if status == "skipped" else "failed"
+    with session_scope(ctx.database_url) as session:
+        record_attempt(
+            session,
+            attempt,
+            owner=owner,
+            job_status=status,
+            action=action,
+            error=error,  # type: ignore[arg-type]
+        )
+    return SyncResult(action)
+
+
+def _retry(ctx: SyncContext, attempt: Attempt, owner: str, err: RetryableError) -> SyncResult:
+    s = ctx.settings
+    job = attempt.job
+    if should_park(err.retry_after, cap=s.retry_cap_seconds):
+        return _park(ctx, attempt, owner, err, wait=err.retry_after)
+    if job.attempts >= s.max_attempts:
+        exhausted = DataError(
+            f"Gave up after {job.attempts} attempts: {err.message}",
+            code="attempts_exhausted",
+            vendor_code=err.vendor_code,
+            system=err.system,
+            details={"last_error": err.code},
+        )
+        return _finish(ctx, attempt, owner, "failed", exhausted)
+    delay = backoff_delay(
+        job.attempts,
+        base=s.retry_base_seconds,
+        cap=s.retry_cap_seconds,
+        retry_after=err.retry_after,
+    )
+    with session_scope(ctx.database_url) as session:
+        record_attempt(
+            session,
+            attempt,
+            owner=owner,
+            job_status="pending",
+            action="failed",
+            error=err,
+            next_attempt_at=utcnow() + timedelta(seconds=delay),
+            # A timeout may have reached the vendor: keep the request id so a replay is
+            # recognised. Any other retryable answer means the write did not happen.
+            rotate_request=not isinstance(err, TransientError),
+        )
+    return SyncResult("retrying", retry_in=delay)
+
+
+def _park(
+    ctx: SyncContext,
+    attempt: Attempt,
+    owner: str,
+    err: SyncError,
+    *,
+    wait: float | None = None,
+) -> SyncResult:
+    until: datetime | None = getattr(err, "until", None)
+    if wait is not None:
+        until = utcnow() + timedelta(seconds=wait)
+    elif until is None:
+        # No known end (e.g. needs_reauth): look again after the longest countdown.
+        until = utcnow() + timedelta(seconds=ctx.settings.retry_cap_seconds)
+    with session_scope(ctx.database_url) as session:
+        record_attempt(
+            session,
+            attempt,
+            owner=owner,
+            job_status="parked",
+            action="failed",
+            error=err,
+            next_attempt_at=until,
+        )
+    return SyncResult("parked")

@@ -1,0 +1,187 @@
+"""Resolve the destination product and write the mapped fields to it (or nothing).
+
+Resolution goes by product link first (so a SKU renamed in the source renames the linked
+destination product instead of orphaning it), else by an exact SKU search: 0 matches →
+create, 1 → update only what differs (nothing differs → zero writes), ≥ 2 → conflict.
+Writes happen only while the per-(account, SKU) lock is still ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from models import Account, ProductLink, utcnow
+from models.db import session_scope
+from workers.catalog.port import Catalog, Direction, Record, source_of
+from workers.engine import jobs
+from workers.engine.account_view import item_defaults
+from workers.engine.conflicts import duplicate_sku, label
+from workers.engine.links import link_for, unlink
+from workers.engine.locks import RedisLock
+from workers.engine.outcomes import Action, Attempt, jsonable
+from workers.errors import DataError, DuplicateName, LockBusy, TransientError
+from workers.mapping import ItemDefaults, Mapped, changes_needed, creation_fields
+from workers.mapping import disambiguated_name as disambiguate
+from workers.settings import Settings
+
+# creation_fields only reads QuickBooks defaults when QuickBooks is the destination.
+_NO_QBO_DEFAULTS = ItemDefaults(income_account_id="unused", expense_account_id="unused")
+
+
+class LeaseLost(Exception):
+    """Another attempt owns the job now; this one must stop without recording an outcome."""
+
+
+@dataclass
+class Written:
+    action: Action
+    destination: Record | None
+
+
+@dataclass
+class Upsert:
+    """One attempt's write to the destination, with what it needs to be safe."""
+
+    settings: Settings
+    database_url: str
+    account: Account
+    direction: Direction
+    source: Catalog
+    destination: Catalog
+    attempt: Attempt
+    owner: str
+    lock: RedisLock
+
+    def run(self, mapped: Mapped, target: Record | None) -> Written:
+        if target is None:
+            target = self._search(mapped)
+        if target is None:
+            return Written("created", self._create(mapped))
+        return self._update(target, mapped)
+
+    # -- resolution -----------------------------------------------------------------------
+
+    def _search(self, mapped: Mapped) -> Record | None:
+        job = self.attempt.job
+        if self.destination.system == "hubspot" and job.write_started_at is not None:
+            # HubSpot has no idempotency key and its search lags behind writes: after a
+            # create whose outcome we never saw, "not found" is only trustworthy once the
+            # index has settled. (QBO replays a create by its requestid instead.)
+            settled = job.write_started_at + timedelta(seconds=self.settings.poll_settle_seconds)
+            wait = (settled - utcnow()).total_seconds()
+            if wait > 0:
+                raise TransientError(
+                    "Waiting for HubSpot's search index before checking for an earlier create.",
+                    code="awaiting_search_index",
+                    retry_after=wait,
+                )
+        found = [r for r in self.destination.find_by_sku(mapped.sku) if r.sku == mapped.sku]
+        if len(found) >= 2:
+            raise duplicate_sku(
+                self.destination.system, mapped.sku, (r.id for r in found), source=False
+            )
+        if not found:
+            return None
+        self._claim_unlinked(found[0], mapped.sku)
+        return found[0]
+
+    def _claim_unlinked(self, target: Record, sku: str) -> None:
+        """A destination product found by SKU may already be linked to another source
+        product. If that one still exists, both claim the SKU: refuse. If it is gone
+        (archived, inactive), the link is stale and this product takes over."""
+        source_id = self.attempt.job.source_id
+        with session_scope(self.database_url) as session:
+            link = link_for(session, self.account.id, self.destination.system, target.id)
+            other = linked_elsewhere(link, self.direction, source_id)
+            if other is None or link is None:
+                return
+            previous = self.source.get(other)
+            if previous is not None and previous.active:
+                ids = sorted([source_id, other])
+                raise DataError(
+                    f"SKU {sku!r} in {label(self.source.system)} is claimed by products "
+                    f"{', '.join(ids)}: {label(self.destination.system)} product "
+                    f"{target.id} is already linked to {other}.",
+                    code="duplicate_sku_in_source",
+                    system=self.source.system,
+                    details={"sku": sku, "ids": ids, "destination_id": target.id},
+                )
+            unlink(session, link.id)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _create(self, mapped: Mapped) -> Record:
+        defaults = (
+            item_defaults(self.account)
+            if self.destination.system == "quickbooks"
+            else _NO_QBO_DEFAULTS
+        )
+        fields = creation_fields(mapped, self.direction, defaults)
+        job = self.attempt.job
+        with session_scope(self.database_url) as session:
+            if not jobs.mark_write_started(session, job.id, owner=self.owner):
+                raise LeaseLost()
+        self._check_lock()
+        try:
+            record = self.destination.create(fields, request_id=job.request_id)
+        except DuplicateName as err:
+            fields = self._renamed(fields, mapped, err)
+            record = self.destination.create(fields, request_id=self._fresh_request_id())
+        self.attempt.changes = {k: [None, jsonable(v)] for k, v in fields.items()}
+        return record
+
+    def _update(self, target: Record, mapped: Mapped) -> Written:
+        diff = changes_needed(target, mapped)
+        if not diff:
+            return Written("unchanged", target)
+        body: dict[str, Any] = {name: after for name, (_, after) in diff.items()}
+        self._check_lock()
+        try:
+            record = self.destination.update(target, body, request_id=self.attempt.job.request_id)
+        except DuplicateName as err:
+            body = self._renamed(body, mapped, err)
+            record = self.destination.update(target, body, request_id=self._fresh_request_id())
+        self.attempt.changes = {
+            name: [jsonable(diff[name][0]) if name in diff else None, jsonable(value)]
+            for name, value in body.items()
+        }
+        return Written("updated", record)
+
+    def _renamed(
+        self, fields: dict[str, Any], mapped: Mapped, refused: DuplicateName
+    ) -> dict[str, Any]:
+        """After QBO 6240: one more try with the name made unique by the SKU."""
+        name_field = next((f for f, c in mapped.converters.items() if c == "name"), None)
+        if self.destination.system != "quickbooks" or name_field not in fields:
+            raise refused
+        old = str(fields[name_field])
+        new = disambiguate(old, mapped.sku)
+        if new == old:
+            raise refused
+        self.attempt.notes.append(
+            f"QuickBooks already has an item named {old!r}; used {new!r} instead."
+        )
+        return {**fields, name_field: new}
+
+    def _fresh_request_id(self) -> str:
+        # The refused write's outcome is known, so the next logical write gets a new id.
+        with session_scope(self.database_url) as session:
+            request_id = jobs.rotate_request_id(session, self.attempt.job.id, owner=self.owner)
+        if request_id is None:
+            raise LeaseLost()
+        self.attempt.job.request_id = request_id
+        return request_id
+
+    def _check_lock(self) -> None:
+        if not self.lock.still_held():
+            raise LockBusy("The product's lock expired before the write; trying again.")
+
+
+def linked_elsewhere(link: ProductLink | None, direction: Direction, source_id: str) -> str | None:
+    """The other source product a destination product is linked to, if not ours."""
+    if link is None:
+        return None
+    other = link.hubspot_id if source_of(direction) == "hubspot" else link.quickbooks_id
+    return other if other and other != source_id else None
