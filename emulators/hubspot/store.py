@@ -1,0 +1,277 @@
+"""One portal's products: storage, property validation, unique values, and the lagging
+search index view.
+
+Ids are large numeric strings that grow with creation order (lists are ordered by id).
+Every write stamps ``hs_lastmodifieddate``/``updatedAt`` (ms, strictly increasing per
+product). Search sees a product's state only ``lag`` seconds after the write that made it,
+so freshly written products appear late, as on the real index; archived products never
+appear in search.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from emulators.hubspot.errors import (
+    HubSpotError,
+    PropertyProblem,
+    property_error,
+    validation_error,
+)
+from emulators.hubspot.properties import PropertyDef, iso_ms, standard_properties
+
+DEFAULT_PROPERTIES = ("name", "description", "price")
+ALWAYS_PROPERTIES = ("createdate", "hs_lastmodifieddate", "hs_object_id")
+SYSTEM_PROPERTIES = frozenset(ALWAYS_PROPERTIES)
+
+
+@dataclass
+class Version:
+    """What search sees of a product from ``visible_at`` (monotonic seconds) on."""
+
+    visible_at: float
+    properties: dict[str, str]
+
+
+@dataclass
+class Product:
+    id: str
+    properties: dict[str, str]  # non-empty values only; "" clears by removing the key
+    created_at: datetime
+    updated_at: datetime
+    archived: bool = False
+    archived_at: datetime | None = None
+    versions: list[Version] = field(default_factory=list)
+
+    def view(self, requested: Sequence[str] | None, known: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``SimplePublicObject`` JSON of the current state."""
+        return object_json(self, self.properties, requested, known)
+
+    def searchable(self, now: float) -> dict[str, str] | None:
+        """The properties search sees at monotonic time ``now`` (None: not indexed yet)."""
+        if self.archived:
+            return None
+        seen = None
+        for version in self.versions:  # write order; the latest visible write wins
+            if version.visible_at <= now:
+                seen = version.properties
+        return seen
+
+
+def object_json(
+    product: Product,
+    properties: Mapping[str, str],
+    requested: Sequence[str] | None,
+    known: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``SimplePublicObject`` JSON of ``product`` showing ``properties`` (its current or its
+    indexed state). Unknown requested names are ignored; requested-but-empty ones are null."""
+    names = DEFAULT_PROPERTIES if requested is None else requested
+    props: dict[str, str | None] = {n: properties.get(n) for n in names if n in known}
+    for n in ALWAYS_PROPERTIES:
+        props[n] = properties.get(n)
+    out: dict[str, Any] = {
+        "id": product.id,
+        "properties": props,
+        "createdAt": iso_ms(product.created_at),
+        "updatedAt": properties.get("hs_lastmodifieddate") or iso_ms(product.updated_at),
+        "archived": product.archived,
+    }
+    if product.archived_at is not None:
+        out["archivedAt"] = iso_ms(product.archived_at)
+    return out
+
+
+def now_ms() -> datetime:
+    """Now, truncated to the millisecond HubSpot stores."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def encode_after(product_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{product_id}\n".encode()).decode()
+
+
+def decode_after(after: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(after.encode()).decode().strip())
+    except (ValueError, UnicodeDecodeError):
+        raise validation_error(f"Invalid paging cursor: {after}") from None
+
+
+class Portal:
+    """A HubSpot account. Not thread-safe: only the server's event loop touches it."""
+
+    def __init__(self, portal_id: str, *, hs_sku_unique: bool = False) -> None:
+        self.portal_id = portal_id
+        self.products: dict[str, Product] = {}
+        self._order: list[int] = []
+        self.properties: dict[str, PropertyDef] = standard_properties()
+        self.properties["hs_sku"].has_unique_value = hs_sku_unique
+        # value -> ids of live products, for hs_sku and every unique-valued property
+        self._index: dict[str, dict[str, set[str]]] = {"hs_sku": {}}
+        self._rng = random.Random(int(portal_id) if portal_id.isdigit() else portal_id)
+        self._next_id = 10_000_000_000 + self._rng.randrange(1_000_000_000, 20_000_000_000)
+
+    # -- properties -------------------------------------------------------------------
+
+    def add_property(self, prop: PropertyDef) -> None:
+        if prop.name in self.properties:
+            raise HubSpotError(
+                409,
+                "OBJECT_ALREADY_EXISTS",
+                f"A property named '{prop.name}' already exists.",
+            )
+        self.properties[prop.name] = prop
+        if prop.has_unique_value:
+            self._index.setdefault(prop.name, {})
+
+    def is_unique(self, name: str) -> bool:
+        prop = self.properties.get(name)
+        return prop is not None and prop.has_unique_value
+
+    def validate(self, raw: Any, *, coerce: bool = False) -> dict[str, str]:
+        """Normalised property changes, or 400 listing every refused property."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise validation_error("Invalid input JSON: properties must be an object")
+        changes: dict[str, str] = {}
+        problems: list[PropertyProblem] = []
+        for name, value in raw.items():
+            prop = self.properties.get(name)
+            if prop is None:
+                problems.append(
+                    PropertyProblem(
+                        name,
+                        "PROPERTY_DOESNT_EXIST",
+                        f'Property "{name}" does not exist',
+                        {"portalId": int(self.portal_id)},
+                    )
+                )
+                continue
+            result = prop.normalise(value, coerce=coerce)
+            if isinstance(result, PropertyProblem):
+                problems.append(result)
+            else:
+                changes[name] = result
+        if problems:
+            raise property_error(problems)
+        return changes
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def get(self, product_id: str, *, archived: bool = False) -> Product | None:
+        product = self.products.get(product_id)
+        if product is None or product.archived != archived:
+            return None
+        return product
+
+    def by_unique(self, name: str, value: str) -> Product | None:
+        """The live product whose unique property ``name`` equals ``value``."""
+        ids = self._index.get(name, {}).get(value)
+        return self.products[next(iter(ids))] if ids else None
+
+    def live(self) -> Iterator[Product]:
+        return (p for p in self.products.values() if not p.archived)
+
+    def page(
+        self, *, after: str | None, limit: int, archived: bool
+    ) -> tuple[list[Product], str | None]:
+        """One list page in id order and the cursor of the next page (None on the last)."""
+        start = bisect.bisect_left(self._order, decode_after(after)) if after else 0
+        found: list[Product] = []
+        for position in range(start, len(self._order)):
+            product = self.products[str(self._order[position])]
+            if product.archived != archived:
+                continue
+            if len(found) == limit:
+                return found, encode_after(self._order[position])
+            found.append(product)
+        return found, None
+
+    # -- writes -----------------------------------------------------------------------
+
+    def check_unique(self, changes: Mapping[str, str], own_id: str | None, style: str) -> None:
+        """Refuse a value that another live product already holds in a unique property."""
+        for name, value in changes.items():
+            if not value or not self.is_unique(name):
+                continue
+            holders = self._index.get(name, {}).get(value, set()) - {own_id}
+            if holders:
+                existing = min(holders)
+                if style == "validation_400":
+                    raise property_error(
+                        [
+                            PropertyProblem(
+                                name,
+                                "VALUE_NOT_UNIQUE",
+                                f"{value} already has that value on object {existing}",
+                            )
+                        ]
+                    )
+                raise HubSpotError(
+                    409, "CONFLICT", f"Object already exists. Existing ID: {existing}"
+                )
+
+    def create(
+        self, changes: Mapping[str, str], *, lag: float, created: datetime | None = None
+    ) -> Product:
+        created = created or now_ms()
+        product_id = str(self._next_id)
+        self._next_id += self._rng.randint(1, 97)
+        product = Product(product_id, {}, created, created)
+        product.properties = {k: v for k, v in changes.items() if v != ""}
+        product.properties.setdefault("createdate", iso_ms(created))
+        product.properties["hs_object_id"] = product_id
+        product.properties["hs_lastmodifieddate"] = iso_ms(created)
+        self.products[product_id] = product
+        self._order.append(int(product_id))
+        self._reindex(product, None)
+        product.versions.append(Version(time.monotonic() + lag, dict(product.properties)))
+        return product
+
+    def update(self, product: Product, changes: Mapping[str, str], *, lag: float) -> Product:
+        before = dict(product.properties)
+        for name, value in changes.items():
+            if value == "":
+                product.properties.pop(name, None)
+            else:
+                product.properties[name] = value
+        product.updated_at = max(now_ms(), product.updated_at + timedelta(milliseconds=1))
+        product.properties["hs_lastmodifieddate"] = iso_ms(product.updated_at)
+        self._reindex(product, before)
+        moment = time.monotonic()
+        shown = [v for v in product.versions if v.visible_at <= moment][-1:]
+        pending = [v for v in product.versions if v.visible_at > moment]
+        product.versions = [*shown, *pending, Version(moment + lag, dict(product.properties))]
+        return product
+
+    def archive(self, product: Product) -> None:
+        if product.archived:
+            return
+        product.archived = True
+        product.archived_at = now_ms()
+        self._reindex(product, dict(product.properties), drop=True)
+
+    def _reindex(self, product: Product, before: dict[str, str] | None, drop: bool = False) -> None:
+        for name, values in self._index.items():
+            old = None if before is None else before.get(name)
+            new = None if drop else product.properties.get(name)
+            if old == new and not drop:
+                continue
+            if old is not None:
+                holders = values.get(old)
+                if holders is not None:
+                    holders.discard(product.id)
+                    if not holders:
+                        del values[old]
+            if new is not None:
+                values.setdefault(new, set()).add(product.id)
