@@ -12,7 +12,7 @@ from urllib.parse import quote
 from workers.catalog.port import Change, FieldSpec, Record, System
 from workers.catalog.quickbooks import query as q
 from workers.catalog.quickbooks.records import READ_ONLY, cdc_items, items_of, record_from
-from workers.errors import DuplicateName, NotFound, SyncError, TransientError
+from workers.errors import DuplicateName, NotFound, SyncError, TransientError, ValidationFailed
 from workers.http.caller import VendorCaller
 from workers.http.common import json_or_transient
 from workers.mapping.fields import QBO_ITEM_FIELDS
@@ -44,6 +44,7 @@ class QuickBooksCatalog:
         self.realm_id = realm_id
         self.minor_version = minor_version
         self.create_defaults = dict(create_defaults or {})
+        self.cdc_cap = CDC_CAP
         self._prefix = f"/v3/company/{quote(realm_id, safe='')}"
 
     # -- reads -----------------------------------------------------------------------
@@ -63,10 +64,19 @@ class QuickBooksCatalog:
 
     def _cdc(self, start: datetime) -> list[dict[str, Any]] | None:
         """CDC's changes since ``start``, or None when it hit its 1,000-object cap."""
-        params = {"entities": "Item", "changedSince": start.astimezone(UTC).isoformat()}
-        items = cdc_items(self._get_json("/cdc", params))
-        if len(items) >= CDC_CAP:
-            log.info("QBO CDC hit its %s-object cap; falling back to a paged query", CDC_CAP)
+        since = start.astimezone(UTC).replace(microsecond=0)  # closed start: round down
+        params = {"entities": "Item", "changedSince": since.isoformat()}
+        try:
+            items = cdc_items(self._get_json("/cdc", params))
+        except ValidationFailed as exc:
+            # Whether an over-full or too-old window is truncated or refused is [U]; a
+            # refusal (4002) is handled like the cap: the paged query is always complete.
+            log.info(
+                "QBO CDC refused the window (%s); falling back to a paged query", exc.vendor_code
+            )
+            return None
+        if len(items) >= self.cdc_cap:
+            log.info("QBO CDC hit its %s-object cap; falling back to a paged query", self.cdc_cap)
             return None
         return items
 
@@ -136,7 +146,9 @@ class QuickBooksCatalog:
 
     def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
         body = {**self.create_defaults, **fields}
-        if body.get("Type") == "Inventory":
+        if body.get("Type") != "Inventory":
+            body.pop("AssetAccountRef", None)  # only inventory items carry an asset account
+        else:
             # QBO refuses an Inventory create without these (code 2020).
             body.setdefault("TrackQtyOnHand", True)
             body.setdefault("QtyOnHand", Decimal(0))
