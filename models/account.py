@@ -19,7 +19,7 @@ class Account(Base):
         CheckConstraint(
             "direction IN ('hubspot_to_quickbooks', 'quickbooks_to_hubspot')", name="direction"
         ),
-        CheckConstraint("poll_interval_seconds >= 5", name="poll_interval"),
+        CheckConstraint("poll_interval_seconds >= 1", name="poll_interval"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,1 +1,9 @@
-"""Celery app and thin task entry points: poll, sweep, full sync, sync one product."""
+"""Celery app and thin task entry points: poll, sweep, full sync, sync one product.
+
+Run with ``celery -A tasks worker -Q poll,sync`` / ``-Q bulk`` and ``celery -A tasks beat``.
+"""
+
+from tasks.app import app
+from tasks.sync import full_sync, poll, sweep, sync_product, tick
+
+__all__ = ["app", "full_sync", "poll", "sweep", "sync_product", "tick"]

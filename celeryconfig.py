@@ -1,0 +1,64 @@
+"""Celery settings only, read once from the environment (`workers.settings.Settings`).
+
+Reliability choices (design §3): JSON is the only accepted content type, so a pickled
+message is rejected and never executed; tasks are acknowledged late and re-queued if
+the worker dies (`task_reject_on_worker_lost`); each worker process reserves one message
+at a time; every countdown and time limit stays far below the broker's visibility
+timeout. Three queues: `poll` (cheap, frequent), `sync` (incremental product jobs) and
+`bulk` (full syncs and their jobs), so a 10,000-product full sync never delays the
+incremental work (run `bulk` on its own worker, as docker-compose does).
+"""
+
+from __future__ import annotations
+
+from kombu import Queue
+
+from workers.settings import get_settings
+
+_settings = get_settings()
+
+broker_url = _settings.effective_broker_url
+broker_transport_options = {"visibility_timeout": _settings.broker_visibility_timeout}
+broker_connection_retry_on_startup = True
+result_backend = None
+task_ignore_result = True
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+event_serializer = "json"
+
+task_acks_late = True
+task_reject_on_worker_lost = True
+task_acks_on_failure_or_timeout = True
+worker_prefetch_multiplier = 1
+worker_hijack_root_logger = False
+# A task that runs past its lease has been re-announced by the sweeper anyway; the hard
+# limit frees the process. Full syncs list whole catalogs, so they get more room.
+task_soft_time_limit = _settings.job_lease_seconds
+task_time_limit = _settings.job_lease_seconds * 1.5
+
+task_queues = (Queue("poll"), Queue("sync"), Queue("bulk"))
+task_default_queue = "sync"
+task_routes = {
+    "productsync.tick": {"queue": "poll"},
+    "productsync.poll": {"queue": "poll"},
+    "productsync.sweep": {"queue": "poll"},
+    "productsync.full_sync": {"queue": "bulk"},
+    # sync_product is sent explicitly to `sync` or `bulk`, following its job row.
+    "productsync.sync_product": {"queue": "sync"},
+}
+
+beat_schedule = {
+    # Each tick polls the enabled accounts whose own interval has passed.
+    "tick": {
+        "task": "productsync.tick",
+        "schedule": min(_settings.default_poll_interval_seconds, 10.0),
+        "options": {"expires": max(_settings.default_poll_interval_seconds, 5.0)},
+    },
+    "sweep": {
+        "task": "productsync.sweep",
+        "schedule": _settings.sweep_interval_seconds,
+        "options": {"expires": max(_settings.sweep_interval_seconds, 5.0)},
+    },
+}

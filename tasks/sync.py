@@ -1,0 +1,49 @@
+"""Thin task entry points. Each takes ids only, calls one domain function, announces
+what that function committed, and maps a retry to Celery's own (the only retry layer)."""
+
+from __future__ import annotations
+
+from celery import Task
+
+from tasks.app import app
+from tasks.context import current_context
+from tasks.dispatch import announce
+from workers import engine
+
+
+@app.task(name="productsync.sync_product", bind=True, max_retries=None)
+def sync_product(self: Task, job_id: int) -> str:
+    result = engine.sync_product(current_context(), job_id)
+    if result.retry_in is not None:
+        # The job row already says pending with the same due time; if this re-publish
+        # is lost, the sweeper announces the job again.
+        raise self.retry(countdown=result.retry_in, max_retries=None)
+    return result.outcome
+
+
+@app.task(name="productsync.poll")
+def poll(account_id: int) -> int:
+    return announce(engine.poll_account(current_context(), account_id))
+
+
+@app.task(name="productsync.tick")
+def tick() -> int:
+    """Beat's heartbeat: poll every enabled account whose interval has passed."""
+    due = engine.due_accounts(current_context())
+    for account_id in due:
+        poll.apply_async(args=[account_id], expires=_expiry())
+    return len(due)
+
+
+@app.task(name="productsync.sweep")
+def sweep() -> int:
+    return announce(engine.sweep(current_context()))
+
+
+@app.task(name="productsync.full_sync", time_limit=None, soft_time_limit=None)
+def full_sync(run_id: int) -> int:
+    return announce(engine.enumerate_run(current_context(), run_id))
+
+
+def _expiry() -> float:
+    return max(current_context().settings.default_poll_interval_seconds, 5.0)
