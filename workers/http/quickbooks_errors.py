@@ -15,7 +15,7 @@ status / code                  class
 400 other (2xxx, 4xxx, 6000…)  ValidationFailed
 401                            ReauthRequired after the one refresh-and-replay
 403                            AuthRefused
-429                            RateLimited (Retry-After, else 60 s); long → QuotaExhausted
+429                            RateLimited (Retry-After, else 5 s); long → QuotaExhausted
 5xx                            TransientError
 =============================  ====================================================
 """
@@ -44,8 +44,10 @@ from workers.http.redact import redact
 
 SYSTEM = "quickbooks"
 REAUTH_PARK = timedelta(minutes=5)
-# No documented Retry-After on QBO 429s; one minute matches the per-minute window.
-DEFAULT_THROTTLE_WAIT = 60.0
+# No documented Retry-After on QBO 429s. The shared budget already keeps us under the
+# per-minute and per-second limits, so a 429 without one is most likely another app or a
+# burst: hold the whole account off for a few seconds, not a full minute.
+DEFAULT_THROTTLE_WAIT = 5.0
 
 
 @dataclass(frozen=True)

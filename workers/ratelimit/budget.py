@@ -169,7 +169,7 @@ class RateBudget:
             CONCURRENCY_POLL_MS,
         ]
         for w in windows:
-            args += [w.limit, int(w.seconds * 1000)]
+            args += [w.limit, w.span_ms]
         deadline = time.monotonic() + self.max_wait
         while True:
             status, wait_ms = self._run(self._acquire, keys, args)

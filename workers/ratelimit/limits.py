@@ -16,6 +16,13 @@ class Window:
     limit: int
     seconds: float
 
+    @property
+    def span_ms(self) -> int:
+        """The window we enforce: a little longer than the vendor's, because a request
+        granted here arrives there a few (or, over the internet, a few hundred) ms later;
+        without the margin, arrival jitter puts L+1 requests into the vendor's window."""
+        return int((self.seconds + max(0.15, self.seconds * 0.02)) * 1000)
+
 
 @dataclass(frozen=True)
 class Limits:
