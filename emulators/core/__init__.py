@@ -10,7 +10,7 @@ middleware, for every vendor request, in order:
 2. sleeps the latency knobs (``latency_ms`` + uniform ``jitter_ms``);
 3. applies the first pending scripted fault that matches (see `emulators.core.faults`),
    else runs the handler;
-4. appends a `LedgerEntry` to the `Ledger`.
+4. appends a `LedgerEntry` to the `Ledger` (after ``vendor.redact`` blanked any secrets).
 
 Admin requests (prefix `ADMIN_PREFIX` = ``/__emulator__/``, documented in
 `emulators.core.admin`) skip all of that. Vendor admin routes live under

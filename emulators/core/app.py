@@ -22,7 +22,7 @@ EMULATOR = web.AppKey("emulator", Emulator)
 
 # The status the ledger records when it is not the status sent: None when the connection
 # was dropped unanswered, the real operation's status when its response was lost or cut.
-_RECORDED_STATUS = "emulator.recorded_status"
+_RECORDED_STATUS: web.RequestKey[int | None] = web.RequestKey("emulator.recorded_status", int)
 
 
 def build_app(
@@ -75,12 +75,13 @@ async def _vendor_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
+        query, kept = emulator.vendor.redact(request, query_dict(request.query.items()), body)
         emulator.ledger.record(
             account=request[ACCOUNT],
             method=request.method,
             path=request.path,
-            query=query_dict(request.query.items()),
-            body=body,
+            query=query,
+            body=kept,
             status=status,
             kind=request[KIND],
             fault=None if rule is None else rule.action,

@@ -37,7 +37,7 @@ async def _start(app: web.Application, sock: socket.socket) -> web.AppRunner:
         app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT
     )
     await runner.setup()
-    await web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_TIMEOUT).start()
+    await web.SockSite(runner, sock).start()
     return runner
 
 

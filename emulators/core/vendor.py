@@ -15,8 +15,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Keys on the aiohttp request: a handler may overwrite them once it knows better (for
 # example the account, after it has resolved the bearer token).
-KIND = "emulator.kind"
-ACCOUNT = "emulator.account"
+KIND = web.RequestKey("emulator.kind", str)
+ACCOUNT: web.RequestKey[str | None] = web.RequestKey("emulator.account", str)
 
 
 class Vendor:
@@ -56,6 +56,13 @@ class Vendor:
     ) -> web.StreamResponse:
         """Carry out one of ``extra_fault_actions``."""
         raise NotImplementedError(rule.action)
+
+    def redact(
+        self, request: web.Request, query: dict[str, Any], body: bytes
+    ) -> tuple[dict[str, Any], bytes]:
+        """What the ledger keeps of a request's query and body; a vendor blanks secrets
+        here (client secrets, refresh tokens). The default keeps everything."""
+        return query, body
 
     def reset(self) -> None:
         """Back to the state the vendor app started with (accounts, data, limiters)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
@@ -28,6 +29,7 @@ from emulators.hubspot.errors import (
     correlation_id,
 )
 from emulators.hubspot.limits import Limiter, Policy
+from emulators.hubspot.oauth import SECRET_FIELDS
 from emulators.hubspot.seed import seed_portal
 from emulators.hubspot.store import Portal
 
@@ -114,6 +116,14 @@ class HubSpot(Vendor):
             return "batch", account
         return ("read" if request.method == "GET" else "write"), account
 
+    def redact(
+        self, request: web.Request, query: dict[str, Any], body: bytes
+    ) -> tuple[dict[str, Any], bytes]:
+        # OAuth requests carry the client secret, codes and refresh tokens.
+        if not request.path.startswith("/oauth"):
+            return query, body
+        return redact_form(query), redact_form_body(body)
+
     async def run_fault(
         self, rule: FaultRule, request: web.Request, handler: Handler
     ) -> web.StreamResponse:
@@ -169,6 +179,20 @@ class HubSpot(Vendor):
             return handle
 
         return wrap
+
+
+REDACTED = "[redacted]"
+
+
+def redact_form(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (REDACTED if k in SECRET_FIELDS else v) for k, v in fields.items()}
+
+
+def redact_form_body(body: bytes) -> bytes:
+    if not body:
+        return body
+    pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return urlencode([(k, REDACTED if k in SECRET_FIELDS else v) for k, v in pairs]).encode()
 
 
 def create_app(

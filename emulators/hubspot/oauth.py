@@ -21,7 +21,7 @@ from emulators.hubspot.errors import CORRELATION_HEADER, correlation_id
 if TYPE_CHECKING:
     from emulators.hubspot.app import HubSpot
 
-SECRET_FIELDS = ("client_secret", "refresh_token", "code", "code_verifier")
+SECRET_FIELDS = frozenset({"client_secret", "refresh_token", "code", "code_verifier"})
 
 
 def oauth_error(status: str, message: str, http_status: int = 400) -> web.Response:
