@@ -21,6 +21,7 @@ COMMANDS = [
     "accounts",
     "history",
     "status",
+    "web",
     "emulators",
 ]
 

@@ -1,0 +1,135 @@
+"""Accounts: the list with full-sync buttons, and each account's direction and mappings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.datastructures import MultiDict
+
+from console.web import actions, queries
+from console.web.state import account_or_404, db, redis_client, settings
+from models.field_mapping import CONVERTERS
+from workers.catalog.port import DIRECTIONS
+from workers.mapping import FieldMapping, MappingInvalid
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.get("/accounts")
+def index() -> str:
+    with db() as session:
+        rows = [
+            (
+                account,
+                queries.credentials(session, account.id),
+                queries.recent_runs(session, account.id, limit=1),
+            )
+            for account in queries.accounts(session)
+        ]
+    return render_template("accounts.html", rows=rows)
+
+
+def _render_settings(
+    account_id: int,
+    *,
+    mappings: Sequence[FieldMapping] | None = None,
+    problems: Sequence[str] = (),
+    status: int = 200,
+) -> tuple[str, int]:
+    with db() as session:
+        account = account_or_404(session, account_id)
+        creds = queries.credentials(session, account.id)
+        runs = queries.recent_runs(session, account.id)
+    if mappings is None:
+        mappings = actions.current_mappings(settings(), account_id)
+    page = render_template(
+        "account.html",
+        account=account,
+        credentials=creds,
+        runs=runs,
+        mappings=mappings,
+        problems=problems,
+        converters=CONVERTERS,
+        directions=DIRECTIONS,
+        progress=queries.run_progress,
+    )
+    return page, status
+
+
+@bp.get("/accounts/<int:account_id>")
+def show(account_id: int) -> tuple[str, int]:
+    return _render_settings(account_id)
+
+
+@bp.post("/accounts/<int:account_id>/direction")
+def direction(account_id: int) -> Response:
+    wanted = request.form.get("direction", "")
+    if wanted not in DIRECTIONS:
+        abort(400, description="Choose one of the two directions.")
+    with db() as session:
+        account = account_or_404(session, account_id)
+        current = account.direction
+    if wanted == current:
+        flash("The direction was already set that way; nothing changed.", "ok")
+    else:
+        actions.set_direction(settings(), account_id, wanted)  # type: ignore[arg-type]
+        flash(f"Direction switched to {actions.direction_label(wanted)}.", "ok")  # type: ignore[arg-type]
+    return redirect(url_for("accounts.show", account_id=account_id))
+
+
+def mappings_from_form(form: MultiDict[str, str]) -> list[FieldMapping]:
+    """The table as submitted: kept rows (not ticked for removal) plus the new row if
+    filled in. Values are taken verbatim; validation happens on save."""
+    rows: list[FieldMapping] = []
+    try:
+        count = min(int(form.get("rows", "0")), 200)
+    except ValueError:
+        count = 0
+    for i in range(count):
+        if form.get(f"remove-{i}"):
+            continue
+        hubspot_field = form.get(f"hubspot-{i}", "").strip()
+        quickbooks_field = form.get(f"quickbooks-{i}", "").strip()
+        converter = form.get(f"converter-{i}", "").strip()
+        if hubspot_field or quickbooks_field:
+            rows.append(FieldMapping(hubspot_field, quickbooks_field, converter))  # type: ignore[arg-type]
+    new_hubspot = form.get("new-hubspot", "").strip()
+    new_quickbooks = form.get("new-quickbooks", "").strip()
+    if new_hubspot or new_quickbooks:
+        rows.append(
+            FieldMapping(new_hubspot, new_quickbooks, form.get("new-converter", "text").strip())  # type: ignore[arg-type]
+        )
+    return rows
+
+
+@bp.post("/accounts/<int:account_id>/mappings")
+def save_mappings(account_id: int) -> Response | tuple[str, int]:
+    with db() as session:
+        account_or_404(session, account_id)
+    wanted = mappings_from_form(request.form)
+    try:
+        actions.save_mappings(settings(), account_id, wanted, redis_client=redis_client())
+    except MappingInvalid as exc:
+        # Nothing was saved: show the table as submitted, with every problem named.
+        return _render_settings(account_id, mappings=wanted, problems=exc.problems, status=422)
+    flash(f"Saved {len(wanted)} field mappings.", "ok")
+    return redirect(url_for("accounts.show", account_id=account_id))
+
+
+@bp.post("/accounts/<int:account_id>/mappings/reset")
+def reset_mappings(account_id: int) -> Response:
+    with db() as session:
+        account_or_404(session, account_id)
+    actions.reset_mappings(settings(), account_id)
+    flash("Field mappings reset to the defaults.", "ok")
+    return redirect(url_for("accounts.show", account_id=account_id))

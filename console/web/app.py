@@ -1,0 +1,86 @@
+"""The application factory: configuration, security headers, blueprints and template helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, Response, redirect, url_for
+
+from console.web import accounts, auth, csrf, errors, history, runs
+from console.web.auth import LoginThrottle
+from workers.settings import Settings
+
+SESSION_LIFETIME = timedelta(hours=12)
+
+# No inline script or style anywhere: the pages only load this site's own CSS and JS.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(settings: Settings, *, login_throttle: LoginThrottle | None = None) -> Flask:
+    """The WSGI app for ``settings``. ``login_throttle`` lets tests shorten the delays."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.web_secret_key.reveal(),
+        SESSION_COOKIE_NAME="productsync_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        PRODUCTSYNC_SETTINGS=settings,
+        LOGIN_THROTTLE=login_throttle or LoginThrottle(),
+    )
+    # Order matters: the login guard runs before the CSRF check, so an anonymous POST is
+    # told to log in rather than that its token is stale.
+    auth.init_app(app)
+    csrf.init_app(app)
+    errors.init_app(app)
+    for module in (history, runs, accounts):
+        app.register_blueprint(module.bp)
+
+    app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["ago"] = format_ago
+    app.after_request(_security_headers)
+
+    @app.get("/")
+    def home() -> Response:
+        return redirect(url_for("history.index"))
+
+    return app
+
+
+def format_when(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "never"
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return f"{seconds} s ago"
+
+
+def _security_headers(response: Response) -> Response:
+    headers: dict[str, Any] = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }
+    for name, value in headers.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype != "text/css" and response.mimetype != "text/javascript":
+        # Pages show live operational data and a CSRF token: never cache them.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,44 @@
+"""Full syncs: the start button's endpoint, the live run page and its JSON progress feed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, url_for
+
+from console.web import actions, queries
+from console.web.state import account_or_404, db, settings
+from models import Account, SyncRun
+
+bp = Blueprint("runs", __name__)
+
+
+@bp.post("/accounts/<int:account_id>/full-sync")
+def start(account_id: int) -> Response:
+    with db() as session:
+        account_or_404(session, account_id)
+    try:
+        run_id = actions.start_full_sync(settings(), account_id)
+    except actions.QueueUnavailable as exc:
+        abort(503, description=str(exc))
+    return redirect(url_for("runs.show", run_id=run_id))
+
+
+def _run_or_404(run_id: int) -> tuple[SyncRun, Account]:
+    with db() as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            abort(404, description=f"There is no sync run with id {run_id}.")
+        account = session.get(Account, run.account_id)
+        assert account is not None  # the foreign key cascades deletes
+        return run, account
+
+
+@bp.get("/runs/<int:run_id>")
+def show(run_id: int) -> str:
+    run, account = _run_or_404(run_id)
+    return render_template("run.html", progress=queries.run_progress(run), account=account)
+
+
+@bp.get("/runs/<int:run_id>.json")
+def progress(run_id: int) -> Response:
+    run, _ = _run_or_404(run_id)
+    return jsonify(queries.run_progress(run).as_json())

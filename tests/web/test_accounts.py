@@ -1,0 +1,198 @@
+"""Account settings: mappings validated on save (nothing saved when refused), reset,
+direction switch; credentials shown by status and expiry only, never a token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from models import Account, Credential, FieldMappingRow, Job
+from models.db import session_scope
+from tests.web.conftest import PASSWORD, SECRET_KEY
+from tests.web.seed import make_account
+from workers.auth import TokenCipher
+from workers.engine.accounts import create_account
+from workers.mapping import DEFAULT_MAPPINGS, FieldMapping
+from workers.secret import Secret
+from workers.settings import Settings
+
+
+def _account(database_url: str) -> Account:
+    with session_scope(database_url) as session:
+        return create_account(
+            session,
+            name=make_account.__name__ + datetime.now(UTC).isoformat(),
+            hubspot_portal_id="12345678",
+            quickbooks_realm_id="9130350000000001",
+        )
+
+
+def _saved(database_url: str, account_id: int) -> list[tuple[str, str, str]]:
+    with session_scope(database_url) as session:
+        rows = session.scalars(
+            select(FieldMappingRow)
+            .where(FieldMappingRow.account_id == account_id)
+            .order_by(FieldMappingRow.position)
+        )
+        return [(r.hubspot_field, r.quickbooks_field, r.converter) for r in rows]
+
+
+def _form(token: str, mappings: list[FieldMapping], **extra: str) -> dict[str, str]:
+    form = {"csrf_token": token, "rows": str(len(mappings))}
+    for i, m in enumerate(mappings):
+        form |= {f"hubspot-{i}": m.hubspot_field, f"quickbooks-{i}": m.quickbooks_field}
+        form[f"converter-{i}"] = m.converter
+    return form | extra
+
+
+DEFAULTS = [(m.hubspot_field, m.quickbooks_field, m.converter) for m in DEFAULT_MAPPINGS]
+
+
+def test_settings_page_shows_direction_mappings_and_explains_the_switch(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = _account(web_database)
+    html = client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "What happens when you switch" in html
+    for hubspot_field, quickbooks_field, _ in DEFAULTS:
+        assert f'value="{hubspot_field}"' in html and f'value="{quickbooks_field}"' in html
+    assert "not connected" in html
+
+
+def test_an_unknown_field_is_refused_with_a_message_and_nothing_is_saved(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = _account(web_database)
+    form = _form(
+        user,
+        list(DEFAULT_MAPPINGS),
+        **{"new-hubspot": "no_such_property", "new-quickbooks": "PurchaseCost"},
+        **{"new-converter": "money"},
+    )
+    response = client.post(f"/accounts/{account.id}/mappings", data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Nothing was saved" in html
+    assert "HubSpot has no field &#34;no_such_property&#34;" in html
+    # Not connected to HubSpot: the page says validation used the standard properties.
+    assert "standard product properties" in html
+    # The table is shown as submitted so the user can fix it.
+    assert 'value="no_such_property"' in html
+    assert _saved(web_database, account.id) == DEFAULTS
+
+
+def test_an_impossible_conversion_is_refused(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = _account(web_database)
+    broken = [*DEFAULT_MAPPINGS[:3], FieldMapping("price", "UnitPrice", "product_type")]
+    response = client.post(f"/accounts/{account.id}/mappings", data=_form(user, broken))
+    assert response.status_code == 422
+    assert "the product_type converter needs an enumeration field" in response.get_data(
+        as_text=True
+    )
+    assert _saved(web_database, account.id) == DEFAULTS
+
+
+def test_removing_the_sku_mapping_is_refused(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = _account(web_database)
+    form = _form(user, list(DEFAULT_MAPPINGS), **{"remove-1": "1"})
+    response = client.post(f"/accounts/{account.id}/mappings", data=form)
+    assert response.status_code == 422
+    assert "the SKU mapping is missing" in response.get_data(as_text=True)
+    assert _saved(web_database, account.id) == DEFAULTS
+
+
+def test_add_remove_and_reset_mappings(client: FlaskClient, user: str, web_database: str) -> None:
+    account = _account(web_database)
+    add = _form(
+        user,
+        list(DEFAULT_MAPPINGS),
+        **{"new-hubspot": "hs_cost_of_goods_sold", "new-quickbooks": "PurchaseCost"},
+        **{"new-converter": "money", "remove-2": "1"},
+    )
+    response = client.post(f"/accounts/{account.id}/mappings", data=add)
+    assert response.status_code == 302
+    expected = [
+        DEFAULTS[0],
+        DEFAULTS[1],
+        DEFAULTS[3],
+        ("hs_cost_of_goods_sold", "PurchaseCost", "money"),
+    ]
+    assert _saved(web_database, account.id) == expected
+    page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "Saved 4 field mappings." in page
+    assert 'value="hs_cost_of_goods_sold"' in page
+
+    reset = client.post(f"/accounts/{account.id}/mappings/reset", data={"csrf_token": user})
+    assert reset.status_code == 302
+    assert _saved(web_database, account.id) == DEFAULTS
+
+
+def test_direction_switch_skips_waiting_jobs_of_the_old_direction(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = _account(web_database)
+    with session_scope(web_database) as session:
+        job = Job(
+            account_id=account.id,
+            source_system="hubspot",
+            source_id="1",
+            reason="poll",
+            request_id="r1",
+        )
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    response = client.post(
+        f"/accounts/{account.id}/direction",
+        data={"csrf_token": user, "direction": "quickbooks_to_hubspot"},
+    )
+    assert response.status_code == 302
+    with session_scope(web_database) as session:
+        assert session.get(Account, account.id).direction == "quickbooks_to_hubspot"  # type: ignore[union-attr]
+        assert session.get(Job, job_id).status == "skipped"  # type: ignore[union-attr]
+    page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "Direction switched to QuickBooks → HubSpot." in page
+
+    bad = client.post(
+        f"/accounts/{account.id}/direction", data={"csrf_token": user, "direction": "both"}
+    )
+    assert bad.status_code == 400
+
+
+def test_no_token_or_configured_secret_appears_on_any_page(
+    client: FlaskClient, user: str, web_database: str, settings: Settings
+) -> None:
+    account = _account(web_database)
+    cipher = TokenCipher(settings.effective_encryption_key)
+    access, refresh = "at-VERY-SECRET-ACCESS-123", "rt-VERY-SECRET-REFRESH-456"
+    with session_scope(web_database) as session:
+        session.add(
+            Credential(
+                account_id=account.id,
+                system="quickbooks",
+                kind="oauth",
+                access_token_enc=cipher.encrypt(Secret(access)),
+                refresh_token_enc=cipher.encrypt(Secret(refresh)),
+                access_expires_at=datetime(2026, 12, 1, tzinfo=UTC),
+                refresh_expires_at=datetime(2027, 3, 1, tzinfo=UTC),
+            )
+        )
+    pages = [
+        "/products",
+        "/accounts",
+        f"/accounts/{account.id}",
+        f"/products?account={account.id}",
+    ]
+    for url in pages:
+        html = client.get(url).get_data(as_text=True)
+        for secret in (access, refresh, PASSWORD, SECRET_KEY, "gAAAAA"):
+            assert secret not in html, (url, secret)
+    detail = client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "2026-12-01 00:00:00 UTC" in detail and "2027-03-01 00:00:00 UTC" in detail
+    assert "connected" in detail
