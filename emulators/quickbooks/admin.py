@@ -8,6 +8,7 @@ or recorded in the ledger):
 ``POST   tokens/expire``                   ``{token}`` or ``{realm_id}`` → ``{"expired": n}``
 ``POST   tokens/revoke``                   ``{token}`` → the token's grant is revoked
 ``POST   realms/{realm}/seed``             ``{count, rng_seed?, tricky?}`` → ``{"created": n}``
+``GET    realms/{realm}/items``            ``{"items": [...]}``: every Item, inactive too, by Id
 ``POST   realms/{realm}/items``            Item JSON → created Item (a person in the QBO UI)
 ``GET    realms/{realm}/items/{id}``       the Item JSON (no metering)
 ``PATCH  realms/{realm}/items/{id}``       fields → sparse edit without SyncToken
@@ -122,6 +123,10 @@ def add_admin_routes(router: web.UrlDispatcher, prefix: str, state: QboState) ->
         item = realm.create_item(await item_body(request), state.switches)
         return _qbo_json({"Item": render_item(item, realm.tz)}, 201)
 
+    async def list_items(request: web.Request) -> web.StreamResponse:
+        realm = realm_of(request)
+        return _qbo_json({"items": [render_item(i, realm.tz) for i in realm.all_items()]})
+
     async def get_item(request: web.Request) -> web.StreamResponse:
         realm = realm_of(request)
         return _qbo_json({"Item": render_item(realm.item(request.match_info["id"]), realm.tz)})
@@ -156,6 +161,7 @@ def add_admin_routes(router: web.UrlDispatcher, prefix: str, state: QboState) ->
         ("POST", prefix + "/tokens/expire", expire_tokens),
         ("POST", prefix + "/tokens/revoke", revoke_token),
         ("POST", realm_path + "/seed", seed),
+        ("GET", realm_path + "/items", list_items),
         ("POST", realm_path + "/items", create_item),
         ("GET", realm_path + "/items/{id}", get_item),
         ("PATCH", realm_path + "/items/{id}", edit_item),

@@ -28,7 +28,8 @@ from emulators.quickbooks.state import QboState
 
 __all__ = ["OVER_CONCURRENCY", "QboApi", "classify_path", "gateway_response"]
 
-OVER_CONCURRENCY = "qbo.over_concurrency"
+OVER_CONCURRENCY = web.RequestKey("qbo_over_concurrency", bool)
+_CLIENT_ID = web.RequestKey("qbo_client_id", str)
 _JSON = "application/json"
 _tids = itertools.count(1)
 
@@ -115,7 +116,7 @@ class QboApi:
                 return gateway_response(fault)
             if tier is not None:
                 state.meter.count(realm_id, token.grant.client_id, tier)
-            request["qbo.client_id"] = token.grant.client_id
+            request[_CLIENT_ID] = token.grant.client_id
             request_id = request.query.get("requestid") if replay else None
             if request_id:
                 remembered = realm.replay(request_id)
@@ -160,7 +161,7 @@ class QboApi:
                                               query.get("changedSince"), self.state.switches)}
 
     async def batch(self, request: web.Request, realm: Realm) -> dict[str, Any]:
-        client_id = request["qbo.client_id"]
+        client_id = request[_CLIENT_ID]
 
         def meter(tier: str) -> None:
             self.state.meter.count(realm.realm_id, client_id, tier)
