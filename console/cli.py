@@ -22,6 +22,11 @@ COMMANDS = [
     "history",
     "status",
     "web",
+    "audit",
+    "direction",
+    "mappings",
+    "full_sync",
+    "retry",
     "emulators",
 ]
 

@@ -7,6 +7,7 @@ status and expiry only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from console.output import moment
 from models import Account, Credential, Cursor, Job, SyncRun
 from workers.catalog.port import Direction, source_of
+from workers.mapping import FieldMapping
 
 QUEUES = ("poll", "sync", "bulk")
 SYSTEMS = ("hubspot", "quickbooks")
@@ -190,3 +192,14 @@ def credential_line(system: str, cred: dict[str, Any]) -> str:
     elif cred.get("access_expires_at"):
         expiry = f", access token expires {moment(cred['access_expires_at'])}"
     return f"{system}{kind}: {cred['health']}{reason}{expiry}"
+
+
+def mapping_rows(mappings: Sequence[FieldMapping]) -> list[dict[str, str]]:
+    return [
+        {
+            "hubspot_field": m.hubspot_field,
+            "quickbooks_field": m.quickbooks_field,
+            "converter": m.converter,
+        }
+        for m in mappings
+    ]

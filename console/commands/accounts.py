@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console import views
-from console.accounts import create_account
 from console.output import (
     account_named,
     echo_json,
@@ -21,6 +21,7 @@ from console.output import (
 from models import Account, SyncRun
 from workers.catalog.port import DIRECTIONS
 from workers.engine.account_view import load_mappings
+from workers.engine.accounts import create_account
 
 ITEM_TYPES = ("NonInventory", "Service", "Inventory")
 
@@ -99,19 +100,25 @@ def add(
     name = name.strip()
     if not name or len(name) > 200:
         raise click.BadParameter("an account name is 1 to 200 characters", param_hint="NAME")
+    taken = click.ClickException(f"an account named {name!r} already exists")
     with session() as db:
-        account = create_account(
-            db,
-            name=name,
-            hubspot_portal_id=hubspot_portal,
-            quickbooks_realm_id=quickbooks_realm,
-            direction=direction,
-            qbo_income_account_id=qbo_income,
-            qbo_expense_account_id=qbo_expense,
-            qbo_asset_account_id=qbo_asset,
-            qbo_default_item_type=qbo_item_type or "NonInventory",
-            poll_interval_seconds=poll_interval,
-        )
+        if db.scalar(select(Account.id).where(Account.name == name)) is not None:
+            raise taken
+        try:
+            account = create_account(
+                db,
+                name=name,
+                hubspot_portal_id=hubspot_portal,
+                quickbooks_realm_id=quickbooks_realm,
+                direction=direction,  # type: ignore[arg-type]
+                qbo_income_account_id=qbo_income,
+                qbo_expense_account_id=qbo_expense,
+                qbo_asset_account_id=qbo_asset,
+                qbo_default_item_type=qbo_item_type or "NonInventory",
+                poll_interval_seconds=poll_interval,
+            )
+        except IntegrityError:  # a concurrent add of the same name won the race
+            raise taken from None
         summary = views.account_summary(account)
     if as_json:
         echo_json(summary)
@@ -256,14 +263,7 @@ def account_report(db: Session, account: Account) -> dict[str, Any]:
         "asset_account": account.qbo_asset_account_id,
         "item_type": account.qbo_default_item_type,
     }
-    report["mappings"] = [
-        {
-            "hubspot_field": m.hubspot_field,
-            "quickbooks_field": m.quickbooks_field,
-            "converter": m.converter,
-        }
-        for m in load_mappings(db, account.id)
-    ]
+    report["mappings"] = views.mapping_rows(load_mappings(db, account.id))
     report["credentials"] = views.credentials(db, account.id)
     report["last_poll"] = views.last_poll(db, account)
     report["jobs"] = views.job_counts(db, account.id)

@@ -57,3 +57,22 @@ def productsync(
     get_settings.cache_clear()
     yield invoke
     get_settings.cache_clear()
+
+
+def add_account(productsync: Invoke, name: str, *extra: str) -> int:
+    """`productsync accounts add NAME` for the emulators' dev portal and realm; its id."""
+    result = productsync(
+        "accounts",
+        "add",
+        name,
+        "--hubspot-portal",
+        "12345678",
+        "--quickbooks-realm",
+        "9130350000000001",
+        "--direction",
+        "hubspot_to_quickbooks",
+        *extra,
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    return int(result.json()["id"])

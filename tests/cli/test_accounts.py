@@ -8,32 +8,16 @@ from sqlalchemy import select
 
 from models import Credential, FieldMappingRow
 from models.db import session_scope
-from tests.cli.conftest import Invoke
+from tests.cli.conftest import Invoke, add_account
 from workers.auth.crypto import TokenCipher
 from workers.secret import Secret
 from workers.settings import get_settings
 
 
-def add(productsync: Invoke, name: str, *extra: str) -> None:
-    result = productsync(
-        "accounts",
-        "add",
-        name,
-        "--hubspot-portal",
-        "12345678",
-        "--quickbooks-realm",
-        "9130350000000001",
-        "--direction",
-        "hubspot_to_quickbooks",
-        *extra,
-    )
-    assert result.exit_code == 0, result.stderr
-
-
 def test_add_creates_default_mappings_and_list_shows_it(
     productsync: Invoke, cli_database: str
 ) -> None:
-    add(productsync, "acme", "--qbo-income-account", "1", "--qbo-expense-account", "2")
+    add_account(productsync, "acme", "--qbo-income-account", "1", "--qbo-expense-account", "2")
     with session_scope(cli_database) as db:
         rows = db.scalars(select(FieldMappingRow).order_by(FieldMappingRow.position)).all()
         pairs = [(r.hubspot_field, r.quickbooks_field, r.converter) for r in rows]
@@ -53,7 +37,7 @@ def test_add_creates_default_mappings_and_list_shows_it(
 
 
 def test_add_refuses_bad_input_in_one_line(productsync: Invoke) -> None:
-    add(productsync, "dupe")
+    add_account(productsync, "dupe")
     again = productsync(
         "accounts",
         "add",
@@ -96,7 +80,7 @@ def test_add_refuses_bad_input_in_one_line(productsync: Invoke) -> None:
 
 
 def test_show_describes_credentials_without_tokens(productsync: Invoke, cli_database: str) -> None:
-    add(productsync, "shown")
+    add_account(productsync, "shown")
     cipher = TokenCipher(get_settings().effective_encryption_key)
     refresh_expiry = datetime.now(UTC) + timedelta(days=3)
     with session_scope(cli_database) as db:
@@ -129,7 +113,7 @@ def test_show_describes_credentials_without_tokens(productsync: Invoke, cli_data
 
 
 def test_set_changes_defaults_and_unknown_account_is_one_line(productsync: Invoke) -> None:
-    add(productsync, "settable")
+    add_account(productsync, "settable")
     result = productsync(
         "accounts",
         "set",
