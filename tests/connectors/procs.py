@@ -55,3 +55,20 @@ def find_skus(
     for t in pool:
         t.join()
     return errors
+
+
+def hold_leases_and_die(redis_url: str, account: str, count: int, lease_seconds: float) -> None:
+    """Take ``count`` concurrency slots and die without releasing them (a killed worker)."""
+    import os
+
+    from workers.ratelimit import RateBudget, limits_for
+
+    budget = RateBudget(
+        redis.Redis.from_url(redis_url),
+        "quickbooks",
+        account,
+        limits_for("quickbooks", {"lease_seconds": lease_seconds}),
+    )
+    for _ in range(count):
+        budget.acquire()
+    os._exit(0)

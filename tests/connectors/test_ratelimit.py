@@ -1,0 +1,166 @@
+"""The shared rate budget on a real (throwaway) Redis, and against the QBO emulator's own
+throttle with several worker processes (ledger-checked)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from models.credential import Credential
+from models.db import session_scope
+from tests.connectors.conftest import QboWorld
+from tests.connectors.procs import find_skus, hold_leases_and_die
+from workers.errors import QuotaExhausted, RateLimited, TransientError
+from workers.ratelimit import RateBudget, hubspot_limits, limits_for, quickbooks_limits
+
+
+def _budget(rclient: redis.Redis, system: str = "quickbooks", **kw: object) -> RateBudget:
+    limits = limits_for(system, kw.pop("overrides", None))  # type: ignore[arg-type]
+    return RateBudget(rclient, system, uuid.uuid4().hex[:8], limits, **kw)  # type: ignore[arg-type]
+
+
+def test_window_refuses_beyond_limit_with_the_wait(rclient: redis.Redis) -> None:
+    budget = _budget(rclient, "hubspot", overrides={"burst_per_10s": 3}, max_wait=0.2)
+    for _ in range(3):
+        budget.acquire().release()
+    with pytest.raises(RateLimited) as caught:
+        budget.acquire()
+    assert 9.5 < (caught.value.retry_after or 0) <= 10.2
+
+
+def test_short_wait_is_absorbed_within_max_wait(rclient: redis.Redis) -> None:
+    budget = _budget(rclient, overrides={"per_second": 2})
+    started = time.monotonic()
+    for _ in range(3):
+        budget.acquire().release()
+    assert 1.0 <= time.monotonic() - started < 2.0
+
+
+def test_search_has_its_own_window_and_counts_toward_daily(rclient: redis.Redis) -> None:
+    budget = _budget(rclient, "hubspot", overrides={"burst_per_10s": 1, "daily": 3}, max_wait=0)
+    budget.acquire("default").release()
+    budget.acquire("search").release()  # the burst bucket is full, search is exempt
+    budget.acquire("search").release()
+    with pytest.raises(QuotaExhausted) as caught:
+        budget.acquire("search")
+    assert caught.value.until is not None and caught.value.until > datetime.now(UTC)
+
+
+def test_daily_quota_resumes_at_the_accounts_midnight(rclient: redis.Redis) -> None:
+    zone = ZoneInfo("America/Los_Angeles")
+    budget = RateBudget(rclient, "hubspot", uuid.uuid4().hex, hubspot_limits(daily=1),
+                        local_zone=zone)
+    budget.acquire().release()
+    with pytest.raises(QuotaExhausted) as caught:
+        budget.acquire()
+    until = caught.value.until
+    assert until is not None
+    local = until.astimezone(zone)
+    assert (local.hour, local.minute) == (0, 0)
+    assert timedelta(0) < until - datetime.now(UTC) <= timedelta(days=1)
+
+
+def test_blocked_until_is_honoured_and_never_shortened(rclient: redis.Redis) -> None:
+    budget = _budget(rclient, max_wait=0.1)
+    budget.block(5)
+    budget.block(1)
+    assert 4.5 < budget.blocked_for() <= 5
+    other_worker = RateBudget(rclient, "quickbooks", budget.account, quickbooks_limits(),
+                              max_wait=0.1)
+    with pytest.raises(RateLimited) as caught:
+        other_worker.acquire()
+    assert 4.5 < (caught.value.retry_after or 0) <= 5
+
+
+def test_accounts_do_not_share_a_budget(rclient: redis.Redis) -> None:
+    a = _budget(rclient, overrides={"per_second": 1}, max_wait=0)
+    b = _budget(rclient, overrides={"per_second": 1}, max_wait=0)
+    a.acquire().release()
+    b.acquire().release()
+    with pytest.raises(RateLimited):
+        a.acquire()
+
+
+def test_concurrency_gate_frees_the_slots_of_a_killed_process(
+    rclient: redis.Redis, redis_url: str
+) -> None:
+    account = uuid.uuid4().hex
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=hold_leases_and_die, args=(redis_url, account, 10, 1.0))
+    proc.start()
+    proc.join(30)
+    assert proc.exitcode == 0
+    budget = RateBudget(rclient, "quickbooks", account,
+                        limits_for("quickbooks", {"lease_seconds": 1.0}), max_wait=0.05)
+    assert budget.in_flight() == 10
+    with pytest.raises(RateLimited):
+        budget.acquire()
+    time.sleep(1.1)
+    budget.acquire().release()  # the dead worker's leases ran out
+
+
+def test_release_frees_a_slot_at_once(rclient: redis.Redis) -> None:
+    budget = _budget(rclient, overrides={"concurrency": 1}, max_wait=0.1)
+    with budget.slot():
+        with pytest.raises(RateLimited):
+            budget.acquire()
+    budget.acquire().release()
+
+
+def test_unknown_override_is_refused() -> None:
+    with pytest.raises(ValueError, match="per_hour"):
+        limits_for("quickbooks", {"per_hour": 3})
+
+
+def test_redis_down_is_transient() -> None:
+    dead = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    budget = RateBudget(dead, "quickbooks", "x", quickbooks_limits())
+    with pytest.raises(TransientError):
+        budget.acquire()
+
+
+def test_28_worker_processes_never_exceed_the_emulators_limits(
+    qbo: QboWorld, redis_url: str
+) -> None:
+    """2 processes x 6 threads x 3 calls against 10 rps / 10 in flight, 200 ms latency.
+
+    A caller that finds no slot within max_wait gets our own RateLimited (Celery retries
+    it later); what must never happen is the vendor throttling us."""
+    with session_scope(qbo.database_url) as session:  # per-account override path
+        row = session.query(Credential).filter_by(account_id=qbo.account_id).one()
+        row.rate_limits = {"per_minute": 500, "per_second": 10, "concurrency": 10}
+    qbo.admin.set_knobs(latency_ms=200)
+    values = {
+        "quickbooks_api_base": qbo.server.url,
+        "quickbooks_client_id": qbo.settings.quickbooks_client_id,
+        "quickbooks_client_secret": qbo.settings.quickbooks_client_secret.reveal(),
+        "http_read_timeout": 5.0,
+    }
+    try:
+        since = qbo.admin.last_seq()
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+            futures = [
+                pool.submit(find_skus, values, qbo.database_url, redis_url, qbo.account_id, 6, 3)
+                for _ in range(2)
+            ]
+            errors = [e for f in futures for e in f.result(timeout=60)]
+    finally:
+        qbo.admin.set_knobs(latency_ms=0)
+    entries = [e for e in qbo.admin.ledger(since=since) if e["kind"] == "query"]
+    assert all("shared quickbooks rate budget" in e for e in errors), errors
+    assert len(entries) == 36 - len(errors) and len(errors) <= 6
+    assert {e["status"] for e in entries} == {200}  # the emulator never throttled us
+    starts = sorted(datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in entries)
+    for i, first in enumerate(starts):
+        in_one_second = [t for t in starts[i:] if t - first < timedelta(seconds=1)]
+        assert len(in_one_second) <= 10
