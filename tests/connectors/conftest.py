@@ -7,8 +7,10 @@ account row, so tests never see each other's products, tokens or rate budgets.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -169,6 +171,25 @@ class QboWorld:
         }
         made = self.admin.vendor("POST", f"quickbooks/realms/{self.realm}/items", json=body)
         return made["Item"]
+
+
+def spawn_find_skus(
+    world: QboWorld, redis_url: str, *, processes: int, threads: int, calls: int
+) -> list[str]:
+    """Run `procs.find_skus` in ``processes`` spawned worker processes; their errors."""
+    from tests.connectors.procs import find_skus
+
+    values = {
+        "quickbooks_api_base": world.server.url,
+        "quickbooks_client_id": world.settings.quickbooks_client_id,
+        "quickbooks_client_secret": world.settings.quickbooks_client_secret.reveal(),
+        "http_connect_timeout": 2.0,
+        "http_read_timeout": 5.0,
+    }
+    args = (values, world.database_url, redis_url, world.account_id, threads, calls)
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(find_skus, *args) for _ in range(processes)]
+        return [e for f in futures for e in f.result(timeout=60)]
 
 
 @pytest.fixture

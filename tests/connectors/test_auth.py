@@ -4,9 +4,7 @@ rotation, invalid_grant → needs_reauth, and no token in any log line or error.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,8 +12,7 @@ from sqlalchemy import select
 
 from models.credential import Credential
 from models.db import session_scope
-from tests.connectors.conftest import QboWorld
-from tests.connectors.procs import find_skus
+from tests.connectors.conftest import QboWorld, spawn_find_skus
 from workers.auth import CredentialStore, TokenCipher, oauth
 from workers.catalog.factory import catalog_for
 from workers.errors import ReauthRequired
@@ -96,20 +93,7 @@ def test_30_twenty_callers_in_four_processes_make_one_token_request(
 ) -> None:
     _expire_everywhere(qbo)
     since = qbo.admin.last_seq()
-    values = {
-        "quickbooks_api_base": qbo.server.url,
-        "quickbooks_client_id": qbo.settings.quickbooks_client_id,
-        "quickbooks_client_secret": qbo.settings.quickbooks_client_secret.reveal(),
-        "http_connect_timeout": 2.0,
-        "http_read_timeout": 5.0,
-    }
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(4, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(find_skus, values, qbo.database_url, redis_url, qbo.account_id, 5, 1)
-            for _ in range(4)
-        ]
-        errors = [e for f in futures for e in f.result(timeout=60)]
+    errors = spawn_find_skus(qbo, redis_url, processes=4, threads=5, calls=1)
     entries = qbo.admin.ledger(since=since)
     assert errors == [], [(e["kind"], e["status"], e["time"]) for e in entries]
     assert [e["kind"] for e in entries].count("auth") == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,8 +16,8 @@ from redis.retry import Retry
 
 from models.credential import Credential
 from models.db import session_scope
-from tests.connectors.conftest import QboWorld
-from tests.connectors.procs import find_skus, hold_leases_and_die
+from tests.connectors.conftest import QboWorld, spawn_find_skus
+from tests.connectors.procs import hold_leases_and_die
 from workers.errors import QuotaExhausted, RateLimited, TransientError
 from workers.ratelimit import RateBudget, hubspot_limits, limits_for, quickbooks_limits
 
@@ -57,8 +56,9 @@ def test_search_has_its_own_window_and_counts_toward_daily(rclient: redis.Redis)
 
 def test_daily_quota_resumes_at_the_accounts_midnight(rclient: redis.Redis) -> None:
     zone = ZoneInfo("America/Los_Angeles")
-    budget = RateBudget(rclient, "hubspot", uuid.uuid4().hex, hubspot_limits(daily=1),
-                        local_zone=zone)
+    budget = RateBudget(
+        rclient, "hubspot", uuid.uuid4().hex, hubspot_limits(daily=1), local_zone=zone
+    )
     budget.acquire().release()
     with pytest.raises(QuotaExhausted) as caught:
         budget.acquire()
@@ -74,8 +74,9 @@ def test_blocked_until_is_honoured_and_never_shortened(rclient: redis.Redis) -> 
     budget.block(5)
     budget.block(1)
     assert 4.5 < budget.blocked_for() <= 5
-    other_worker = RateBudget(rclient, "quickbooks", budget.account, quickbooks_limits(),
-                              max_wait=0.1)
+    other_worker = RateBudget(
+        rclient, "quickbooks", budget.account, quickbooks_limits(), max_wait=0.1
+    )
     with pytest.raises(RateLimited) as caught:
         other_worker.acquire()
     assert 4.5 < (caught.value.retry_after or 0) <= 5
@@ -99,8 +100,13 @@ def test_concurrency_gate_frees_the_slots_of_a_killed_process(
     proc.start()
     proc.join(30)
     assert proc.exitcode == 0
-    budget = RateBudget(rclient, "quickbooks", account,
-                        limits_for("quickbooks", {"lease_seconds": 1.0}), max_wait=0.05)
+    budget = RateBudget(
+        rclient,
+        "quickbooks",
+        account,
+        limits_for("quickbooks", {"lease_seconds": 1.0}),
+        max_wait=0.05,
+    )
     assert budget.in_flight() == 10
     with pytest.raises(RateLimited):
         budget.acquire()
@@ -110,9 +116,8 @@ def test_concurrency_gate_frees_the_slots_of_a_killed_process(
 
 def test_release_frees_a_slot_at_once(rclient: redis.Redis) -> None:
     budget = _budget(rclient, overrides={"concurrency": 1}, max_wait=0.1)
-    with budget.slot():
-        with pytest.raises(RateLimited):
-            budget.acquire()
+    with budget.slot(), pytest.raises(RateLimited):
+        budget.acquire()
     budget.acquire().release()
 
 
@@ -139,21 +144,9 @@ def test_28_worker_processes_never_exceed_the_emulators_limits(
         row = session.query(Credential).filter_by(account_id=qbo.account_id).one()
         row.rate_limits = {"per_minute": 500, "per_second": 10, "concurrency": 10}
     qbo.admin.set_knobs(latency_ms=200)
-    values = {
-        "quickbooks_api_base": qbo.server.url,
-        "quickbooks_client_id": qbo.settings.quickbooks_client_id,
-        "quickbooks_client_secret": qbo.settings.quickbooks_client_secret.reveal(),
-        "http_read_timeout": 5.0,
-    }
     try:
         since = qbo.admin.last_seq()
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(2, mp_context=ctx) as pool:
-            futures = [
-                pool.submit(find_skus, values, qbo.database_url, redis_url, qbo.account_id, 6, 3)
-                for _ in range(2)
-            ]
-            errors = [e for f in futures for e in f.result(timeout=60)]
+        errors = spawn_find_skus(qbo, redis_url, processes=2, threads=6, calls=3)
     finally:
         qbo.admin.set_knobs(latency_ms=0)
     entries = [e for e in qbo.admin.ledger(since=since) if e["kind"] == "query"]
