@@ -9,12 +9,11 @@ import redis
 from workers.catalog.factory import catalog_for
 from workers.catalog.port import Catalog, System
 from workers.engine import SyncContext
-from workers.settings import get_settings
+from workers.settings import Settings, get_settings
 
 
-@functools.cache
-def current_context() -> SyncContext:
-    settings = get_settings()
+def build_context(settings: Settings) -> SyncContext:
+    """An engine context on the real connectors, configured by ``settings`` alone."""
     client = redis.Redis.from_url(settings.redis_url)
 
     def catalogs(system: System, account_id: int) -> Catalog:
@@ -29,6 +28,11 @@ def current_context() -> SyncContext:
     return SyncContext(
         settings=settings, database_url=settings.database_url, redis=client, catalogs=catalogs
     )
+
+
+@functools.cache
+def current_context() -> SyncContext:
+    return build_context(get_settings())
 
 
 def forget_context() -> None:

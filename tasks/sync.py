@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from celery import Task
 
+from models.db import session_scope
 from tasks.app import app
 from tasks.context import current_context
 from tasks.dispatch import announce
@@ -47,3 +48,13 @@ def full_sync(run_id: int) -> int:
 
 def _expiry() -> float:
     return max(current_context().settings.default_poll_interval_seconds, 5.0)
+
+
+def start_full_sync(account_id: int) -> int:
+    """Create a full-sync run for the account and announce it on `bulk`; returns the run
+    id (its progress is readable on `models.SyncRun` while it runs). For the CLI and web."""
+    context = current_context()
+    with session_scope(context.database_url) as session:
+        run_id = engine.start_full_sync(session, account_id).id
+    full_sync.apply_async(args=[run_id])
+    return run_id

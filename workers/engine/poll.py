@@ -64,7 +64,11 @@ def _poll(ctx: SyncContext, account_id: int) -> list[Dispatch]:
     end = started - timedelta(seconds=s.poll_settle_seconds)
     # Never reach back before the direction switch: what we wrote into this system while
     # it was the destination must not flow back out of it.
-    window_start = max(start_from - timedelta(seconds=s.poll_overlap_seconds), floor)
+    # Whole seconds: QBO stamps changes to the second, so a change made within the
+    # switch's second must not fall before the window.
+    window_start = max(start_from - timedelta(seconds=s.poll_overlap_seconds), floor).replace(
+        microsecond=0
+    )
     catalog = ctx.catalogs(system, account_id)
     changes = (
         [NewJob(c.id, c.updated_at) for c in catalog.changed_between(window_start, end)]
