@@ -195,3 +195,86 @@ def spawn_find_skus(
 @pytest.fixture
 def qbo(qbo_server: EmulatorHandle, migrated_db: str, rclient: redis.Redis) -> QboWorld:
     return QboWorld(qbo_server, migrated_db, rclient)
+
+
+class HubWorld:
+    """One fresh HubSpot portal with a private-app (or OAuth) token, and its account row."""
+
+    def __init__(
+        self,
+        server: EmulatorHandle,
+        database_url: str,
+        rclient: redis.Redis,
+        *,
+        oauth: bool = False,
+    ) -> None:
+        self.server = server
+        self.admin = EmulatorAdmin(server.url)
+        self.database_url = database_url
+        self.redis = rclient
+        self.settings = make_settings(hub=server)
+        made = self.admin.vendor("POST", "hubspot/portals", json={})
+        self.portal = str(made["portal_id"])
+        self.token = made["token"]
+        self.refresh_token: str | None = None
+        self.account_id = new_account(database_url, hubspot_portal_id=self.portal)
+        if oauth:
+            issued = self.admin.vendor(
+                "POST", f"hubspot/portals/{self.portal}/tokens", json={"kind": "oauth"}
+            )
+            self.token, self.refresh_token = issued["token"], issued["refresh_token"]
+            store_tokens(
+                database_url,
+                self.settings,
+                self.account_id,
+                "hubspot",
+                "oauth",
+                self.token,
+                self.refresh_token,
+                int(issued["expires_in"]),
+            )
+        else:
+            store_tokens(
+                database_url,
+                self.settings,
+                self.account_id,
+                "hubspot",
+                "private_app",
+                self.token,
+                None,
+                None,
+            )
+
+    def catalog(self) -> Any:
+        return catalog_for(
+            "hubspot",
+            self.account_id,
+            settings=self.settings,
+            database_url=self.database_url,
+            redis_client=self.redis,
+        )
+
+    def ledger(self, since: int = 0, **filters: Any) -> list[dict[str, Any]]:
+        return self.admin.ledger(since=since, account=self.portal, **filters)
+
+    def add_product(self, **properties: str) -> dict[str, Any]:
+        return self.admin.vendor(
+            "POST", f"hubspot/portals/{self.portal}/products", json={"properties": properties}
+        )
+
+
+@pytest.fixture
+def hub(
+    hubspot_server: EmulatorHandle, migrated_db: str, rclient: redis.Redis
+) -> Iterator[HubWorld]:
+    admin = EmulatorAdmin(hubspot_server.url)
+    admin.set_knobs(search_lag_create_ms=0, search_lag_update_ms=0)
+    yield HubWorld(hubspot_server, migrated_db, rclient)
+    admin.clear_faults()
+    admin.set_knobs(
+        search_lag_create_ms=0,
+        search_lag_update_ms=0,
+        hs_sku_unique=False,
+        search_eq_case_insensitive=True,
+        not_found_body="empty",
+    )
