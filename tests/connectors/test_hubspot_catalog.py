@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -174,19 +175,19 @@ def test_12_search_stays_within_5_per_second(hub: HubWorld) -> None:
     assert datetime.now(UTC) - started >= timedelta(seconds=1)
 
 
+def _hubspot_429(hub: HubWorld, policy: str, message: str) -> None:
+    body = {
+        "status": "error",
+        "message": message,
+        "errorType": "RATE_LIMIT",
+        "correlationId": "c-429",
+        "policyName": policy,
+    }
+    hub.admin.add_fault("status", path="/crm/v3/objects/products/", status=429, body=body)
+
+
 def test_13_ten_secondly_429_is_rate_limited_and_blocks_the_account(hub: HubWorld) -> None:
-    hub.admin.add_fault(
-        "status",
-        path="/crm/v3/objects/products/",
-        status=429,
-        body={
-            "status": "error",
-            "message": "You have reached your ten_secondly_rolling limit.",
-            "errorType": "RATE_LIMIT",
-            "correlationId": "c-1",
-            "policyName": "TEN_SECONDLY_ROLLING",
-        },
-    )
+    _hubspot_429(hub, "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
     with pytest.raises(RateLimited) as caught:
         hub.catalog().get("1")
     assert caught.value.vendor_code == "TEN_SECONDLY_ROLLING" and caught.value.retry_after == 10
@@ -200,23 +201,12 @@ def test_13_daily_429_parks_until_the_portals_midnight(hub: HubWorld) -> None:
     with session_scope(hub.database_url) as session:
         row = session.query(Credential).filter_by(account_id=hub.account_id).one()
         row.time_zone = "Asia/Tokyo"
-    hub.admin.add_fault(
-        "status",
-        path="/crm/v3/objects/products/",
-        status=429,
-        body={
-            "status": "error",
-            "message": "You have reached your daily limit.",
-            "errorType": "RATE_LIMIT",
-            "correlationId": "c-2",
-            "policyName": "DAILY",
-        },
-    )
+    _hubspot_429(hub, "DAILY", "You have reached your daily limit.")
     with pytest.raises(QuotaExhausted) as caught:
         hub.catalog().get("1")
     until = caught.value.until
     assert until is not None
-    local = until.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    local = until.astimezone(ZoneInfo("Asia/Tokyo"))
     assert (local.hour, local.minute) == (0, 0)
 
 
