@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from emulators.quickbooks import faults, operations
-from emulators.quickbooks.entities import render_account, render_item
+from emulators.quickbooks.entities import item_json, render_account, render_item
 from emulators.quickbooks.jsonio import BadJson, dumps, format_time_envelope, loads
 from emulators.quickbooks.oauth import OAuthError
 from emulators.quickbooks.query_exec import run_query_text
@@ -143,7 +143,7 @@ class QboApi:
         return {"Item": render_item(item, realm.tz)}
 
     async def read_item(self, request: web.Request, realm: Realm) -> dict[str, Any]:
-        return {"Item": render_item(realm.item(request.match_info["id"]), realm.tz)}
+        return {"Item": item_json(realm.item(request.match_info["id"]), realm.tz)}
 
     async def read_account(self, request: web.Request, realm: Realm) -> dict[str, Any]:
         return {"Account": render_account(realm.account(request.match_info["id"]), realm.tz)}

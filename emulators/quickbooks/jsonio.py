@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "BadJson",
+    "Raw",
     "dumps",
     "format_date",
     "format_datetime",
@@ -27,6 +28,12 @@ __all__ = [
 
 class BadJson(ValueError):
     """The request body is not JSON the emulator accepts."""
+
+
+class Raw(str):
+    """Already-encoded JSON, written verbatim by :func:`dumps` (cached entity bodies)."""
+
+    __slots__ = ()
 
 
 def _reject_constant(name: str) -> Any:
@@ -51,7 +58,9 @@ _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _write(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
+    if isinstance(value, Raw):
+        out.append(value)
+    elif isinstance(value, str):
         out.append(_encode_str(value))
     elif value is True:
         out.append("true")

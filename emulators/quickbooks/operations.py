@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from emulators.quickbooks import faults
-from emulators.quickbooks.entities import Entity, render_account, render_item
+from emulators.quickbooks.entities import Entity, item_json, render_account, render_item
 from emulators.quickbooks.jsonio import format_datetime, parse_datetime
 from emulators.quickbooks.query_exec import run_query_text
 from emulators.quickbooks.realm import Realm
@@ -54,8 +54,8 @@ def cdc(realm: Realm, entities: str | None, changed_since: str | None,
     budget = switches.cdc_max_objects
     responses: list[dict[str, Any]] = []
     for name in names:
-        render = render_item if name == "Item" else render_account
-        objects: list[dict[str, Any]] = [render(e, realm.tz)
+        render = item_json if name == "Item" else render_account
+        objects: list[Any] = [render(e, realm.tz)
                                          for e in realm.changed_since(name, since)]
         objects += [
             {"Id": entity_id, "status": "Deleted",

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from emulators.quickbooks import faults
-from emulators.quickbooks.entities import ITEM_FIELDS, Entity, render_account, render_item
+from emulators.quickbooks.entities import ITEM_FIELDS, Entity, item_json, render_account
 from emulators.quickbooks.jsonio import parse_datetime
 from emulators.quickbooks.query_parser import Condition, Query, Value, parse_query
 from emulators.quickbooks.realm import Realm
@@ -36,9 +36,8 @@ _ACCOUNT_SORT = {**_ACCOUNT_FILTER, "CurrentBalance": "decimal"}
 _ITEM_KNOWN = frozenset({*ITEM_FIELDS, *_ITEM_SORT, "SyncToken", "MetaData"})
 
 # entity name (case-sensitive, as the vendor) -> (filterable, sortable, renderer)
-ENTITIES: dict[str, tuple[dict[str, str], dict[str, str],
-                          Callable[[Entity, Any], dict[str, Any]]]] = {
-    "Item": (_ITEM_FILTER, _ITEM_SORT, render_item),
+ENTITIES: dict[str, tuple[dict[str, str], dict[str, str], Callable[[Entity, Any], Any]]] = {
+    "Item": (_ITEM_FILTER, _ITEM_SORT, item_json),
     "Account": (_ACCOUNT_FILTER, _ACCOUNT_SORT, render_account),
 }
 

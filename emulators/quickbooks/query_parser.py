@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from emulators.quickbooks import faults
@@ -240,6 +241,7 @@ class _Parser:
         return Query(entity, count, tuple(conditions), tuple(order), start, maximum, extra)
 
 
+@lru_cache(maxsize=4096)  # pollers repeat the same texts; a Query is immutable
 def parse_query(text: str) -> Query:
     """Parse one query; raises :class:`~emulators.quickbooks.faults.QboFault` code 4000."""
     return _Parser(text).query()
