@@ -53,10 +53,10 @@ def hubspot_error(
     body = parse_body(response)
     envelope: dict[str, Any] = body if isinstance(body, dict) else {}
     category = _text(envelope.get("category")) or _text(envelope.get("errorType"))
-    vendor_message = redact(_text(envelope.get("message")) or snippet(response))
+    vendor_message = redact(_text(envelope.get("message")) or snippet(response)) or "no details"
     corr = _text(envelope.get("correlationId")) or response.headers.get("X-HubSpot-Correlation-Id")
     where = f" (correlation id {corr})" if corr else ""
-    common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_code": category}
+    common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_code": category or None}
     retry_after = retry_after_seconds(response.headers)
 
     if status == 429:
@@ -101,10 +101,9 @@ def hubspot_error(
         return NotFound(f"HubSpot 404: the product does not exist or is archived{where}", **common)
     codes = sorted(set(_EMBEDDED_CODE.findall(_text(envelope.get("message")))))
     details = {"property_errors": codes} if codes else None
-    code_text = f"{category or status}" + (f" [{', '.join(codes)}]" if codes else "")
+    code_text = (f" {category}" if category else "") + (f" [{', '.join(codes)}]" if codes else "")
     return ValidationFailed(
-        f"HubSpot {status} {code_text}: {vendor_message}; fix the value or the field mapping"
-        f"{where}",
+        f"HubSpot {status}{code_text}: {vendor_message}; fix the value or the field mapping{where}",
         details=details,
         **common,
     )
