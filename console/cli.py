@@ -27,6 +27,7 @@ COMMANDS = [
     "mappings",
     "full_sync",
     "retry",
+    "run",
     "emulators",
 ]
 
