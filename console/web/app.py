@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, redirect, url_for
 
+from console.output import duration
 from console.web import accounts, auth, csrf, errors, history, runs
 from console.web.auth import LoginThrottle
 from workers.settings import Settings
@@ -42,7 +43,8 @@ def create_app(settings: Settings, *, login_throttle: LoginThrottle | None = Non
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["when"] = format_when
-    app.jinja_env.filters["ago"] = format_ago
+    # The same wording as the CLI ("42s", "3m 05s", "2h 10m").
+    app.jinja_env.filters["duration"] = duration
     app.after_request(_security_headers)
 
     @app.get("/")
@@ -56,19 +58,6 @@ def format_when(value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def format_ago(value: datetime | None, now: datetime | None = None) -> str:
-    if value is None:
-        return "never"
-    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
-    if seconds < 0:
-        return "in the future"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return f"{seconds} s ago"
 
 
 def _security_headers(response: Response) -> Response:

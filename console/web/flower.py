@@ -7,7 +7,9 @@ credentials travel in Flower's own environment variable ``FLOWER_BASIC_AUTH``, n
 argv, where any local user could read them with ``ps``.
 
 `productsync run` starts ``flower_command(settings)`` with
-``{**os.environ, **flower_environment(settings)}``; docker-compose sets the same variables.
+``{**os.environ, **flower_environment(settings)}`` (the environment also carries the
+``PRODUCTSYNC_*`` settings, from which the Celery app reads its broker); docker-compose
+sets the same variables.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from workers.settings import ConfigError, Settings
 def flower_command(
     settings: Settings, *, address: str = "127.0.0.1", executable: str = "celery"
 ) -> list[str]:
-    """The argv that starts Flower for the ``tasks.app`` Celery app (no secrets in it)."""
+    """The argv that starts Flower for the ``tasks.app`` Celery app (no secrets in it).
+
+    The broker comes from ``PRODUCTSYNC_*`` in the environment, like every worker's: a
+    broker URL can carry a Redis password, so it is not put on the command line either.
+    """
     return [
         executable,
         "-A",
         "tasks.app",
-        "--broker",
-        settings.effective_broker_url,
         "flower",
         f"--address={address}",
         f"--port={settings.flower_port}",

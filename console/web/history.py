@@ -25,22 +25,28 @@ def _filter_from_request() -> queries.HistoryFilter:
     match = args.get("match", "exact")
     if match not in ("exact", "prefix"):
         abort(400, description="SKU search is either exact or prefix.")
-    account_raw = args.get("account") or None
-    account_id: int | None = None
-    if account_raw is not None:
-        try:
-            account_id = int(account_raw)
-        except ValueError:
-            abort(400, description="The account filter must be an account from the list.")
+    account_id = _int_arg("account", "The account filter must be an account from the list.")
+    run_id = _int_arg("run", "The run filter must be a run number.")
     # A SKU is searched exactly as typed: spaces and case are part of it.
     sku = args.get("sku") or None
     return queries.HistoryFilter(
         status=status,
         action=action,
         sku=sku,
-        sku_match=match,
-        account_id=account_id,  # type: ignore[arg-type]
+        sku_match=match,  # type: ignore[arg-type]
+        account_id=account_id,
+        run_id=run_id,
     )
+
+
+def _int_arg(name: str, problem: str) -> int | None:
+    raw = request.args.get(name) or None
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400, description=problem)
 
 
 @bp.get("/products")
@@ -60,6 +66,7 @@ def index() -> str:
         actions=HISTORY_ACTIONS,
         links=_links,
         filter_args=_filter_args(flt),
+        every_run_args={k: v for k, v in _filter_args(flt).items() if k != "run"},
     )
 
 
@@ -71,6 +78,7 @@ def _filter_args(flt: queries.HistoryFilter) -> dict[str, str]:
         "sku": flt.sku or "",
         "match": flt.sku_match if flt.sku else "",
         "account": str(flt.account_id) if flt.account_id is not None else "",
+        "run": str(flt.run_id) if flt.run_id is not None else "",
     }
     return {k: v for k, v in args.items() if v}
 

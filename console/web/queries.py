@@ -50,6 +50,7 @@ class HistoryFilter:
     sku: str | None = None
     sku_match: SkuMatch = "exact"
     account_id: int | None = None
+    run_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def history_page(
         query = query.where(HistoryEntry.action == flt.action)
     if flt.account_id is not None:
         query = query.where(HistoryEntry.account_id == flt.account_id)
+    if flt.run_id is not None:
+        query = query.where(HistoryEntry.run_id == flt.run_id)
     if flt.sku:
         if flt.sku_match == "prefix":
             # autoescape: a SKU's own % and _ are literal characters, not wildcards.
@@ -191,6 +194,20 @@ class Progress:
     elapsed_seconds: int
     complete: bool
 
+    @property
+    def message(self) -> str:
+        """One sentence on where the run stands, for the page and its live updates."""
+        r = self.run
+        if r.status == "enumerating":
+            return "Listing every product in the source…"
+        if r.status == "failed":
+            return r.error_message or "The run failed before every product was listed."
+        if r.status == "finished":
+            if r.failed:
+                return f"Finished. {r.failed} product(s) failed: see the failures of this run."
+            return "Finished. Every product is in sync."
+        return f"Syncing: {r.total - r.done} of {r.total} product(s) still to go."
+
     def as_json(self) -> dict[str, object]:
         r = self.run
         return {
@@ -209,6 +226,7 @@ class Progress:
             "elapsed_seconds": self.elapsed_seconds,
             "complete": self.complete,
             "error_message": r.error_message,
+            "message": self.message,
         }
 
 

@@ -66,6 +66,23 @@ def test_status_action_and_account_filters(
     assert "A-BAD" in both_failed and "B-BAD" in both_failed and "A-OK" not in both_failed
 
 
+def test_run_filter_shows_what_one_run_did(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = make_account(web_database)
+    run = add_run(web_database, account, status="finished", total=2, done=2, failed=1)
+    add_history(web_database, account, minutes=1, sku="IN-RUN-OK", run_id=run.id)
+    add_history(web_database, account, minutes=2, sku="IN-RUN-BAD", run_id=run.id, status="failed")
+    add_history(web_database, account, minutes=3, sku="POLLED")
+    html = client.get(f"/products?run={run.id}").get_data(as_text=True)
+    assert _skus(html) == ["IN-RUN-BAD", "IN-RUN-OK"]
+    assert f"run #{run.id}</a>" in html
+    assert _skus(client.get(f"/products?run={run.id}&status=failed").text) == ["IN-RUN-BAD"]
+    run_page = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert f'href="/products?run={run.id}&amp;status=failed"' in run_page
+    assert "1 product(s) failed" in run_page
+
+
 def test_sku_search_is_exact_and_case_sensitive_or_a_literal_prefix(
     client: FlaskClient, user: str, web_database: str
 ) -> None:
@@ -87,7 +104,7 @@ def test_sku_search_is_exact_and_case_sensitive_or_a_literal_prefix(
 
 
 def test_bad_filters_explain_themselves(client: FlaskClient, user: str) -> None:
-    for query in ("status=exploded", "action=nope", "match=fuzzy", "account=abc"):
+    for query in ("status=exploded", "action=nope", "match=fuzzy", "account=abc", "run=x"):
         response = client.get(f"/products?{query}")
         assert response.status_code == 400, query
         assert "Bad Request" in response.get_data(as_text=True)

@@ -98,6 +98,7 @@ def test_run_page_and_progress_feed(client: FlaskClient, user: str, web_database
         "percent": 25,
     }
     assert feed["complete"] is False
+    assert feed["message"] == "Syncing: 150 of 200 product(s) still to go."
     assert client.get("/runs/999999.json").status_code == 404
     assert client.get("/runs/999999").status_code == 404
 

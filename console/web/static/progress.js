@@ -12,23 +12,29 @@
     if (el) { el.textContent = value; }
   }
 
+  // Same wording as the server's `duration` filter (console.output.duration).
+  function duration(seconds) {
+    seconds = Math.floor(seconds);
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    if (seconds < 60) { return seconds + "s"; }
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    if (m < 60) { return m + "m " + two(s) + "s"; }
+    var h = Math.floor(m / 60);
+    if (h < 48) { return h + "h " + two(m % 60) + "m"; }
+    return Math.floor(h / 24) + "d " + (h % 24) + "h";
+  }
+
   function render(p) {
     counters.forEach(function (name) { text(name, p[name]); });
     text("percent", p.percent + " %");
-    text("elapsed", p.elapsed_seconds + " s elapsed");
+    text("elapsed", duration(p.elapsed_seconds) + " elapsed");
     var bar = document.getElementById("bar");
     bar.value = p.percent;
     bar.textContent = p.percent + " %";
     var status = document.getElementById("run-status");
     status.textContent = p.status;
     status.className = "badge badge-" + p.status;
-    var message = p.status === "enumerating" ? "Listing every product in the source…" : (p.error_message || "");
-    if (p.complete && p.status === "finished") {
-      message = p.failed > 0
-        ? "Finished. " + p.failed + " product(s) failed: see the failures for this account."
-        : "Finished. Every product is in sync.";
-    }
-    text("run-message", message);
+    text("run-message", p.message);
     card.dataset.complete = p.complete ? "true" : "false";
   }
 

@@ -1,0 +1,238 @@
+"""The web page end to end in headless Debian chromium, against the real stack.
+
+Emulators, a real Celery worker subprocess and `productsync web` as a subprocess, all
+configured only through ``PRODUCTSYNC_*`` (tests/support/stack.py). The browser proves
+that nothing works anonymously, then logs in, filters the history to failures, opens a
+failed product, starts a full sync and watches the run page reach 100 %.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.services import free_port, fresh_database
+from tests.support.stack import ROOT, Stack, running_stack
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+PASSWORD = "browser-test-password"
+GOOD = [
+    ("WIDGET-1", "Widget", "10.00"),
+    ("WIDGET-2", "Gadget", "12.50"),
+    ("WIDGET-3", "Gizmo", "7"),
+]
+BAD_SKU = "BROKEN-9"
+
+if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):  # pragma: no cover
+    pytest.fail("chromium and chromium-driver are required (.ci/run installs them)")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with fresh_database() as url, running_stack(url) as stack:
+        stack.start_worker("w1")
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def web(stack: Stack) -> Iterator[str]:
+    """`productsync web` as a subprocess; yields its base URL."""
+    port = free_port()
+    env = stack.env(WEB_PASSWORD=PASSWORD, WEB_SECRET_KEY="browser-test-secret-key")
+    log = stack.workdir / "web.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("productsync")), "web", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        stack.wait_for(lambda: _up(url), timeout=30)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        # Nothing the page logged may contain the password or a vendor token.
+        assert PASSWORD not in log.read_text(errors="replace")
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url + "/login", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="productsync-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(arg)
+    # Never let Selenium Manager look for (or download) a driver or a browser.
+    os.environ["SE_OFFLINE"] = "true"
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _post_anonymously(driver, url: str) -> int:  # type: ignore[no-untyped-def]
+    """POST from the page's origin, with whatever cookies the browser has; the status."""
+    return int(
+        driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0], {method: 'POST', redirect: 'manual', credentials: 'same-origin'})"
+            ".then(r => done(r.status)).catch(() => done(-1));",
+            url,
+        )
+    )
+
+
+def test_operator_story_in_a_real_browser(stack: Stack, web: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    wait = WebDriverWait(driver, 60, poll_frequency=0.2)
+    account = stack.new_account("hubspot_to_quickbooks")
+    for sku, name, price in GOOD:
+        account.hubspot_create(name=name, hs_sku=sku, price=price)
+    account.hubspot_create(name="Broken thing", hs_sku=BAD_SKU, price="-5")
+    # A first full sync gives the history something to show (one product fails).
+    first = account.full_sync()
+    stack.wait_for(lambda: account.run(first).status == "finished", timeout=60)
+
+    # 1. Anonymous: every page sends to the login, the feed and the buttons refuse.
+    driver.get(f"{web}/products?status=failed")
+    assert "/login" in driver.current_url
+    assert driver.find_element(By.ID, "login")
+    driver.get(f"{web}/runs/{first}.json")
+    assert "login_required" in driver.page_source
+    driver.get(f"{web}/login")
+    assert _post_anonymously(driver, f"{web}/accounts/{account.id}/full-sync") == 401
+    assert _post_anonymously(driver, f"{web}/product/retry") == 401
+    runs_before = _run_ids(stack, account.id)
+    assert runs_before == [first]
+
+    # 2. Log in (a wrong password first).
+    _login(driver, web, "not-the-password")
+    assert "Wrong username or password" in driver.page_source
+    _login(driver, web, PASSWORD)
+    wait.until(lambda d: "Data → Products" in d.title)
+
+    # 3. Filter the history to failures of this account.
+    Select(driver.find_element(By.ID, "status")).select_by_value("failed")
+    Select(driver.find_element(By.ID, "account")).select_by_visible_text(_name(stack, account.id))
+    driver.find_element(By.ID, "apply").click()
+    wait.until(lambda d: "status=failed" in d.current_url)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
+    assert len(rows) == 1
+    assert BAD_SKU in rows[0].text and "negative_price" in rows[0].text
+    driver.save_screenshot(str(tmp_path / "history.png"))
+
+    # 4. Open the failed product: the attempt with its code and message.
+    driver.find_element(By.LINK_TEXT, BAD_SKU).click()
+    wait.until(lambda d: d.find_elements(By.ID, "attempts"))
+    attempts = driver.find_element(By.ID, "attempts").text
+    assert "negative_price" in attempts and "-5" in attempts
+    assert driver.find_element(By.ID, "retry")
+    driver.save_screenshot(str(tmp_path / "product.png"))
+    driver.get(f"{web}/accounts/{account.id}")
+    driver.save_screenshot(str(tmp_path / "account.png"))
+
+    # 5. Start a full sync from the accounts page and watch it reach 100 %.
+    driver.get(f"{web}/accounts")
+    driver.find_element(
+        By.CSS_SELECTOR, f"button.full-sync[data-account='{_name(stack, account.id)}']"
+    ).click()
+    wait.until(lambda d: "/runs/" in d.current_url)
+    run_id = int(driver.current_url.rsplit("/", 1)[1])
+    assert run_id not in runs_before
+    wait.until(lambda d: d.find_element(By.ID, "percent").text == "100 %")
+    wait.until(lambda d: d.find_element(By.ID, "run-status").text == "finished")
+    assert driver.find_element(By.ID, "total").text == str(len(GOOD) + 1)
+    assert driver.find_element(By.ID, "failed").text == "1"
+    assert driver.find_element(By.ID, "unchanged").text == str(len(GOOD))
+    assert "1 product(s) failed" in driver.find_element(By.ID, "run-message").text
+    driver.save_screenshot(str(tmp_path / "run.png"))
+    # Its failures, one click away.
+    driver.find_element(By.ID, "see-failures").click()
+    wait.until(lambda d: f"run={run_id}" in d.current_url)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
+    assert [r.find_element(By.CSS_SELECTOR, "td.sku").text for r in rows] == [BAD_SKU]
+    if os.environ.get("PRODUCTSYNC_SCREENSHOTS"):  # for people reviewing the layout
+        for name in ("history.png", "product.png", "account.png", "run.png"):
+            shutil.copy(tmp_path / name, Path(os.environ["PRODUCTSYNC_SCREENSHOTS"]) / name)
+
+    # 6. Log out: the pages are closed again.
+    driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    wait.until(lambda d: "/login" in d.current_url)
+    driver.get(f"{web}/runs/{run_id}")
+    assert "/login" in driver.current_url
+
+
+def _login(driver, web: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{web}/login")
+    driver.find_element(By.ID, "username").send_keys("admin")
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login").click()
+    deadline = time.monotonic() + 10
+    while driver.execute_script("return document.readyState") != "complete":
+        assert time.monotonic() < deadline
+
+
+def _run_ids(stack: Stack, account_id: int) -> list[int]:
+    from sqlalchemy import select
+
+    from models import SyncRun
+    from models.db import session_scope
+
+    with session_scope(stack.database_url) as session:
+        return list(session.scalars(select(SyncRun.id).where(SyncRun.account_id == account_id)))
+
+
+def _name(stack: Stack, account_id: int) -> str:
+    from models import Account
+    from models.db import session_scope
+
+    with session_scope(stack.database_url) as session:
+        account = session.get(Account, account_id)
+        assert account is not None
+        return account.name
