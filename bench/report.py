@@ -108,8 +108,9 @@ def render(doc: Mapping[str, Any]) -> str:
         f"- **Latency preset** `{meta['latency']}`: {meta['latency_description']}.",
         f"- **Pipeline**: {meta.get('pipeline', 'n/a')}.",
         "- **Services**: real PostgreSQL (a fresh database), a throwaway Redis server, the "
-        "HubSpot and QuickBooks emulators each in its own process; vendor calls are counted "
-        "from the emulators' request ledgers. The *floor* is the least time the preset's "
+        "HubSpot and QuickBooks emulators (aiohttp, in threads of the benchmark process, which "
+        "also runs the naive script); vendor calls are counted from the emulators' request "
+        "ledgers. The *floor* is the least time the preset's "
         "rate limits allow for the calls made (see `bench/floor.py`).",
         "",
         "## Targets",

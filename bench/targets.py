@@ -101,14 +101,17 @@ def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
     verdicts: list[Verdict] = []
     full = runs(doc, OURS, "full")
     if full:
-        ratios = [r["wall_over_floor"] for r in full]
-        met = all(x is not None and x <= WALL_OVER_FLOOR for x in ratios)
+        ratios = [r["wall_over_floor"] for r in full if r["wall_over_floor"] is not None]
+        # No ratio at all: nothing was rate-limited (a tiny run), so the target says nothing.
+        met = all(x <= WALL_OVER_FLOOR for x in ratios) if ratios else None
         verdicts.append(
             Verdict(
                 f"full sync wall ≤ {WALL_OVER_FLOOR} x rate-limit floor",
                 ", ".join(f"{_short(r['direction'])} {_ratio(r['wall_over_floor'])}" for r in full),
                 met,
-                "" if met else " ".join(_wall_note(r, doc) for r in full if not _ok_ratio(r)),
+                " ".join(_wall_note(r, doc) for r in full if not _ok_ratio(r))
+                if met is False
+                else "",
             )
         )
         per = [r["per_product"]["calls"] for r in full]
@@ -212,7 +215,7 @@ def _naive_note(ours: Mapping[str, Any], naive: Mapping[str, Any]) -> str:
 
 def _ok_ratio(run: Mapping[str, Any]) -> bool:
     ratio = run["wall_over_floor"]
-    return ratio is not None and ratio <= WALL_OVER_FLOOR
+    return ratio is None or ratio <= WALL_OVER_FLOOR
 
 
 def _ratio(value: float | None) -> str:

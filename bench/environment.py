@@ -1,0 +1,103 @@
+"""The benchmark's services: a fresh Postgres database, a throwaway Redis server, both
+emulators with the chosen presets, and the real Celery processes (from
+`tests.support.stack`, the same helpers the end-to-end tests use)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from bench.ledgers import Ledgers
+from bench.presets import LatencyPreset, RatePreset
+from tests.support.services import fresh_database
+from tests.support.stack import Stack, StackAccount, Timings, running_stack
+from workers.catalog.port import source_of
+
+# HubSpot's search index lag at k = 1 (emulator defaults, api-reference §1.4).
+SEARCH_LAG_CREATE_MS = 2000
+SEARCH_LAG_UPDATE_MS = 5000
+# Production timings (workers/settings.py) that the preset speeds up by k.
+REAL_POLL_INTERVAL = 60.0
+REAL_RETRY_BASE = 2.0
+REAL_RETRY_CAP = 300.0
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: RatePreset
+    latency: LatencyPreset
+    workers: int  # prefork processes of the worker that runs the syncs
+
+    @property
+    def poll_interval(self) -> int:
+        """The accounts' poll interval: production's 60 s sped up by k (at least 1 s, the
+        service's floor)."""
+        return max(1, round(REAL_POLL_INTERVAL / self.preset.scale))
+
+    def timings(self) -> Timings:
+        k = self.preset.scale
+        return Timings(
+            poll_interval=self.poll_interval,
+            sweep_interval=max(1.0, 30.0 / k),
+            # Long enough that a job waiting for rate-limit slots is never re-announced.
+            lease=60.0,
+            # Changes must have reached HubSpot's search index before a poll relies on it.
+            settle=SEARCH_LAG_UPDATE_MS / 1000 / k,
+            overlap=max(5.0, 120.0 / k),
+            retry_base=REAL_RETRY_BASE / k,
+            retry_cap=REAL_RETRY_CAP / k,
+            max_attempts=8,
+            visibility_timeout=600,
+            search_lag_ms=int(SEARCH_LAG_CREATE_MS / k),
+        )
+
+    def knobs(self, system: str) -> dict[str, Any]:
+        knobs: dict[str, Any] = {
+            **self.preset.emulator_knobs()[system],
+            **self.latency.knobs(system, self.preset.scale),
+        }
+        if system == "hubspot":
+            knobs["search_lag_create_ms"] = SEARCH_LAG_CREATE_MS / self.preset.scale
+            knobs["search_lag_update_ms"] = SEARCH_LAG_UPDATE_MS / self.preset.scale
+        return knobs
+
+
+class Bench:
+    """One stack plus what the scenarios share."""
+
+    def __init__(self, stack: Stack, config: Config) -> None:
+        self.stack = stack
+        self.config = config
+        self.ledgers = Ledgers({s: stack.admin(s) for s in ("hubspot", "quickbooks")})
+
+    def new_account(self, direction: str) -> StackAccount:
+        """A fresh portal + realm + account, its client budget set for the preset."""
+        return self.stack.new_account(
+            direction,  # type: ignore[arg-type]
+            rate_limits=self.config.preset.client_limits(),
+        )
+
+    def seed(self, system: str, owner: str, count: int, rng_seed: int = 6) -> None:
+        """``count`` realistic products in ``system`` for ``owner`` (a HubSpot portal id or a
+        QBO realm id), through the admin route: no limits, not in the ledger."""
+        if system == "hubspot":
+            route, body = f"hubspot/portals/{owner}/seed", {"seed": rng_seed}
+        else:
+            route, body = f"quickbooks/realms/{owner}/seed", {"rng_seed": rng_seed}
+        admin = self.stack.admin(system)
+        admin.timeout = 600.0  # seeding 100,000 products takes a while
+        admin.vendor("POST", route, json={"count": count, **body})
+
+    def seed_source(self, account: StackAccount, direction: str, count: int) -> None:
+        system = source_of(direction)  # type: ignore[arg-type]
+        self.seed(system, account.portal_id if system == "hubspot" else account.realm_id, count)
+
+
+@contextmanager
+def bench_stack(config: Config) -> Iterator[Bench]:
+    with fresh_database() as url, running_stack(url, config.timings()) as stack:
+        for system in ("hubspot", "quickbooks"):
+            stack.admin(system).set_knobs(**config.knobs(system))
+        yield Bench(stack, config)
