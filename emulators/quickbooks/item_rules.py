@@ -101,13 +101,13 @@ def merge(existing: Entity | None, changes: dict[str, Any], *, sparse: bool) -> 
     if existing is None or not sparse:
         merged = {k: v for k, v in changes.items() if v is not None}
         if existing is not None:
-            # InvStartDate is kept as the original on reads (updates store an adjust date);
-            # quantity on hand is transaction-derived, so a full update does not clear it.
-            for kept in ("InvStartDate", "QtyOnHand"):
-                if kept in existing.fields and kept not in merged:
-                    merged[kept] = existing.fields[kept]
-            if existing.fields.get("InvStartDate") is not None:
+            # Reads keep returning the original InvStartDate (an update's value becomes the
+            # adjust date); quantity on hand is transaction-derived, so a full update that
+            # omits it does not clear it.
+            if "InvStartDate" in existing.fields:
                 merged["InvStartDate"] = existing.fields["InvStartDate"]
+            if "QtyOnHand" in existing.fields:
+                merged.setdefault("QtyOnHand", existing.fields["QtyOnHand"])
         merged.setdefault("Active", True)
         if merged.get("Type") != "Category":
             merged.setdefault("UnitPrice", Decimal(0))
@@ -120,6 +120,8 @@ def merge(existing: Entity | None, changes: dict[str, Any], *, sparse: bool) -> 
             if name == "ReorderPoint":
                 continue  # cannot be nulled by a sparse update: the null is ignored
             merged.pop(name, None)
+        elif name == "InvStartDate" and "InvStartDate" in merged:
+            continue  # stored as the adjust date; reads keep the original
         else:
             merged[name] = value
     return merged

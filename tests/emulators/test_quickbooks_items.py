@@ -204,6 +204,16 @@ def test_22_reorder_point_not_nulled_sparsely_and_tracking_cannot_stop(qbo: Qbo)
     assert response.status_code == 400 and fault_of(response)["element"] == "TrackQtyOnHand"
 
 
+def test_22_inv_start_date_keeps_the_original_on_updates(qbo: Qbo) -> None:
+    item = decode(qbo.post("/item", INVENTORY))["Item"]
+    sparse = decode(qbo.post("/item", {"Id": item["Id"], "SyncToken": "0", "sparse": True,
+                                       "InvStartDate": "2025-06-01", "QtyOnHand": 7}))["Item"]
+    assert (sparse["InvStartDate"], sparse["QtyOnHand"]) == ("2024-01-01", 7)
+    full = decode(qbo.post("/item", {**INVENTORY, "Id": item["Id"], "SyncToken": "1",
+                                     "InvStartDate": "2025-06-01", "QtyOnHand": None}))["Item"]
+    assert (full["InvStartDate"], full["QtyOnHand"]) == ("2024-01-01", 7)
+
+
 def test_23_inactivate_hides_from_plain_select_and_has_no_delete(qbo: Qbo) -> None:
     item = qbo.create(Name="Old", Sku="OLD-1")
     qbo.create(Name="Current")
