@@ -29,6 +29,7 @@ COMMANDS = [
     "retry",
     "run",
     "emulators",
+    "connect",
 ]
 
 
