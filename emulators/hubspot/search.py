@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from emulators.hubspot.errors import validation_error
-from emulators.hubspot.properties import PropertyDef, parse_datetime
+from emulators.hubspot.properties import PropertyDef, iso_ms, parse_datetime
 from emulators.hubspot.store import Portal, Product
 
 OPERATORS = frozenset(
@@ -39,6 +40,7 @@ RESULT_CAP = 10_000
 QUERY_MAX = 3000
 QUERY_FIELDS = ("name", "description", "hs_sku")
 TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 @dataclass(frozen=True)
@@ -162,62 +164,85 @@ def _sort(raw: Any, portal: Portal) -> tuple[str, bool] | None:
 
 
 def _typed(prop: PropertyDef, raw: str) -> Any:
+    """A filter value or stored value in comparable form. Stored datetimes are canonical
+    ISO-8601 UTC with milliseconds, so their strings order chronologically: comparing
+    strings saves parsing every product's timestamp on every search."""
     if prop.type == "number":
         try:
             return Decimal(raw)
         except InvalidOperation:
             raise validation_error(f"{raw} is not a valid number for {prop.name}") from None
     if prop.type in ("datetime", "date"):
+        if ISO_MS.fullmatch(raw):
+            return raw
         moment = parse_datetime(raw)
         if moment is None:
             raise validation_error(f"{raw} is not a valid date for {prop.name}")
-        return moment
+        return iso_ms(moment)
     return raw
+
+
+def _stored(prop: PropertyDef, raw: str) -> Any:
+    """A stored value in comparable form (stored datetimes are canonical already)."""
+    return Decimal(raw) if prop.type == "number" else raw
 
 
 def _tokens(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
 
 
-def _matches(f: Filter, props: Mapping[str, str], limits: Limits) -> bool:
-    stored = props.get(f.prop.name)
-    op = f.operator
+Predicate = Callable[[Mapping[str, str]], bool]
+TEXTUAL = ("string", "enumeration", "bool")
+COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+}
+
+
+def compile_filter(f: Filter, limits: Limits) -> Predicate:
+    """A predicate over a product's indexed properties. Filter values are converted once,
+    here, so a bad value is a 400 and the per-product check stays cheap."""
+    name, op, prop = f.prop.name, f.operator, f.prop
     if op == "HAS_PROPERTY":
-        return stored is not None
+        return lambda props: name in props
     if op == "NOT_HAS_PROPERTY":
-        return stored is None
+        return lambda props: name not in props
     if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        assert f.value is not None
-        pattern = f.value.lower()
-        found = stored is not None and (
-            any(fnmatch.fnmatchcase(t, pattern) for t in _tokens(stored))
-            or fnmatch.fnmatchcase(stored.lower(), pattern)
-        )
-        return found if op == "CONTAINS_TOKEN" else not found
+        pattern, wanted = (f.value or "").lower(), op == "CONTAINS_TOKEN"
+
+        def contains(props: Mapping[str, str]) -> bool:
+            stored = props.get(name)
+            found = stored is not None and (
+                any(fnmatch.fnmatchcase(t, pattern) for t in _tokens(stored))
+                or fnmatch.fnmatchcase(stored.lower(), pattern)
+            )
+            return found is wanted
+
+        return contains
     if op in ("EQ", "NEQ", "IN", "NOT_IN"):
-        wanted = [f.value] if op in ("EQ", "NEQ") else list(f.values)
-        if stored is None:
-            hit = False
-        elif f.prop.type in ("string", "enumeration", "bool"):
-            fold: Callable[[str], str] = str.lower if limits.case_insensitive else str
-            hit = fold(stored) in {fold(w) for w in wanted if w is not None}
+        raw = [f.value or ""] if op in ("EQ", "NEQ") else list(f.values)
+        if prop.type in TEXTUAL:
+            key: Callable[[str], Any] = str.lower if limits.case_insensitive else str
+            wanted_set = {key(w) for w in raw}
         else:
-            hit = _typed(f.prop, stored) in {_typed(f.prop, w) for w in wanted if w is not None}
-        return hit if op in ("EQ", "IN") else not hit
-    if stored is None:
-        return False
-    assert f.value is not None
-    have, low = _typed(f.prop, stored), _typed(f.prop, f.value)
-    if op == "LT":
-        return bool(have < low)
-    if op == "LTE":
-        return bool(have <= low)
-    if op == "GT":
-        return bool(have > low)
-    if op == "GTE":
-        return bool(have >= low)
-    assert f.high is not None  # BETWEEN
-    return bool(low <= have <= _typed(f.prop, f.high))
+            key = partial(_stored, prop)
+            wanted_set = {_typed(prop, w) for w in raw}
+        positive = op in ("EQ", "IN")
+
+        def member(props: Mapping[str, str]) -> bool:
+            stored = props.get(name)
+            return (stored is not None and key(stored) in wanted_set) is positive
+
+        return member
+    convert = partial(_stored, prop)
+    low = _typed(prop, f.value or "")
+    if op == "BETWEEN":
+        high = _typed(prop, f.high or "")
+        return lambda props: name in props and low <= convert(props[name]) <= high
+    compare = COMPARE[op]
+    return lambda props: name in props and compare(convert(props[name]), low)
 
 
 def _query_hit(query: str, props: Mapping[str, str]) -> bool:
@@ -229,18 +254,40 @@ def _query_hit(query: str, props: Mapping[str, str]) -> bool:
     )
 
 
+def _candidates(portal: Portal, request: SearchRequest) -> Iterable[Product]:
+    """Products worth checking. When every group pins an indexed text property with EQ/IN,
+    the index narrows the scan (plus every product whose latest write search does not see
+    yet, since the index holds current values); otherwise all products."""
+    ids: set[str] = set()
+    for group in request.groups:
+        hits = None
+        for f in group:
+            if f.operator in ("EQ", "IN") and f.prop.type in TEXTUAL:
+                values = [f.value or ""] if f.operator == "EQ" else list(f.values)
+                hits = portal.folded_hits(f.prop.name, values)
+                if hits is not None:
+                    break
+        if hits is None:
+            return portal.products.values()
+        ids |= hits
+    if not request.groups:
+        return portal.products.values()
+    ids |= portal.unsettled.keys()
+    return [portal.products[i] for i in sorted(ids, key=int)]
+
+
 def run(
     portal: Portal, request: SearchRequest, limits: Limits, now: float
 ) -> tuple[int, list[tuple[Product, dict[str, str]]]]:
     """(total, the requested page of (product, indexed properties))."""
+    portal.settle(now)
+    groups = [[compile_filter(f, limits) for f in group] for group in request.groups]
     hits: list[tuple[Product, dict[str, str]]] = []
-    for product in portal.products.values():
+    for product in _candidates(portal, request):
         props = product.searchable(now)
         if props is None:
             continue
-        if request.groups and not any(
-            all(_matches(f, props, limits) for f in group) for group in request.groups
-        ):
+        if groups and not any(all(p(props) for p in group) for group in groups):
             continue
         if request.query and not _query_hit(request.query, props):
             continue
@@ -250,6 +297,6 @@ def run(
         prop = portal.properties[name]
         present = [h for h in hits if name in h[1]]
         missing = [h for h in hits if name not in h[1]]
-        present.sort(key=lambda h: (_typed(prop, h[1][name]), int(h[0].id)), reverse=descending)
+        present.sort(key=lambda h: (_stored(prop, h[1][name]), int(h[0].id)), reverse=descending)
         hits = present + missing
     return len(hits), hits[request.offset : request.offset + request.limit]

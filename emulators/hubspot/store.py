@@ -49,6 +49,10 @@ class Product:
     archived: bool = False
     archived_at: datetime | None = None
     versions: list[Version] = field(default_factory=list)
+    created_iso: str = ""  # createdAt as sent; formatted once (strftime is not cheap)
+
+    def __post_init__(self) -> None:
+        self.created_iso = iso_ms(self.created_at)
 
     def view(self, requested: Sequence[str] | None, known: Mapping[str, Any]) -> dict[str, Any]:
         """The ``SimplePublicObject`` JSON of the current state."""
@@ -80,7 +84,7 @@ def object_json(
     out: dict[str, Any] = {
         "id": product.id,
         "properties": props,
-        "createdAt": iso_ms(product.created_at),
+        "createdAt": product.created_iso,
         "updatedAt": properties.get("hs_lastmodifieddate") or iso_ms(product.updated_at),
         "archived": product.archived,
     }
@@ -115,8 +119,11 @@ class Portal:
         self._order: list[int] = []
         self.properties: dict[str, PropertyDef] = standard_properties()
         self.properties["hs_sku"].has_unique_value = hs_sku_unique
-        # value -> ids of live products, for hs_sku and every unique-valued property
+        # lower-cased value -> ids of live products, for hs_sku and every unique-valued
+        # property: unique lookups and the common "hs_sku EQ x" search avoid a full scan.
         self._index: dict[str, dict[str, set[str]]] = {"hs_sku": {}}
+        # id -> when search will see its latest write (only products written within the lag)
+        self.unsettled: dict[str, float] = {}
         self._rng = random.Random(int(portal_id) if portal_id.isdigit() else portal_id)
         self._next_id = 10_000_000_000 + self._rng.randrange(1_000_000_000, 20_000_000_000)
 
@@ -176,8 +183,26 @@ class Portal:
 
     def by_unique(self, name: str, value: str) -> Product | None:
         """The live product whose unique property ``name`` equals ``value``."""
-        ids = self._index.get(name, {}).get(value)
-        return self.products[next(iter(ids))] if ids else None
+        for product_id in self._index.get(name, {}).get(value.lower(), ()):
+            if self.products[product_id].properties.get(name) == value:
+                return self.products[product_id]
+        return None
+
+    def folded_hits(self, name: str, values: Sequence[str]) -> set[str] | None:
+        """Ids of live products whose ``name`` equals one of ``values`` ignoring case; None
+        when ``name`` is not indexed (the caller then scans)."""
+        index = self._index.get(name)
+        if index is None:
+            return None
+        hits: set[str] = set()
+        for value in values:
+            hits |= index.get(value.lower(), set())
+        return hits
+
+    def settle(self, now: float) -> None:
+        """Forget products whose latest write search already sees."""
+        for product_id in [i for i, t in self.unsettled.items() if t <= now]:
+            del self.unsettled[product_id]
 
     def live(self) -> Iterator[Product]:
         return (p for p in self.products.values() if not p.archived)
@@ -204,7 +229,11 @@ class Portal:
         for name, value in changes.items():
             if not value or not self.is_unique(name):
                 continue
-            holders = self._index.get(name, {}).get(value, set()) - {own_id}
+            holders = {
+                i
+                for i in self._index.get(name, {}).get(value.lower(), ())
+                if i != own_id and self.products[i].properties.get(name) == value
+            }
             if holders:
                 existing = min(holders)
                 if style == "validation_400":
@@ -235,7 +264,7 @@ class Portal:
         self.products[product_id] = product
         self._order.append(int(product_id))
         self._reindex(product, None)
-        product.versions.append(Version(time.monotonic() + lag, dict(product.properties)))
+        self._remember(product, time.monotonic(), lag)
         return product
 
     def update(self, product: Product, changes: Mapping[str, str], *, lag: float) -> Product:
@@ -248,11 +277,18 @@ class Portal:
         product.updated_at = max(now_ms(), product.updated_at + timedelta(milliseconds=1))
         product.properties["hs_lastmodifieddate"] = iso_ms(product.updated_at)
         self._reindex(product, before)
-        moment = time.monotonic()
+        self._remember(product, time.monotonic(), lag)
+        return product
+
+    def _remember(self, product: Product, moment: float, lag: float) -> None:
+        """Add the write to what search will see, ``lag`` seconds from now."""
         shown = [v for v in product.versions if v.visible_at <= moment][-1:]
         pending = [v for v in product.versions if v.visible_at > moment]
         product.versions = [*shown, *pending, Version(moment + lag, dict(product.properties))]
-        return product
+        if lag > 0:
+            self.unsettled[product.id] = moment + lag
+        else:
+            self.unsettled.pop(product.id, None)
 
     def archive(self, product: Product) -> None:
         if product.archived:
@@ -265,6 +301,8 @@ class Portal:
         for name, values in self._index.items():
             old = None if before is None else before.get(name)
             new = None if drop else product.properties.get(name)
+            old = None if old is None else old.lower()
+            new = None if new is None else new.lower()
             if old == new and not drop:
                 continue
             if old is not None:
