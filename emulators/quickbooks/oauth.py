@@ -184,9 +184,9 @@ class TokenStore:
         return {
             "token_type": "bearer",
             "access_token": access.value,
-            "expires_in": max(int(access.expires_at - now), 0),
+            "expires_in": max(round(access.expires_at - now), 0),
             "refresh_token": refresh.value,
-            "x_refresh_token_expires_in": max(int(refresh.expires_at - now), 0),
+            "x_refresh_token_expires_in": max(round(refresh.expires_at - now), 0),
         }
 
     def authorize(self, client_id: str, redirect_uri: str, realm_id: str) -> str:

@@ -112,8 +112,8 @@ def test_30_refresh_returns_tokens_and_rotates_every_time(qbo: Qbo) -> None:
     first = refresh(qbo, DEFAULT_REFRESH_TOKEN)
     assert first.status_code == 200
     body = first.json()
-    assert body["expires_in"] == 3600 or body["expires_in"] == 3599
-    assert body["token_type"] == "bearer" and body["x_refresh_token_expires_in"] > 8_000_000
+    assert body["expires_in"] == 3600 and body["x_refresh_token_expires_in"] == 8_726_400
+    assert body["token_type"] == "bearer"
     assert body["refresh_token"] != DEFAULT_REFRESH_TOKEN
     stale = refresh(qbo, DEFAULT_REFRESH_TOKEN)
     assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
@@ -134,6 +134,12 @@ def test_30_rotation_after_a_period_keeps_the_old_token_until_the_new_is_used(qb
     assert refresh(qbo, rotated).status_code == 200
     assert refresh(qbo, DEFAULT_REFRESH_TOKEN).json() == {
         "error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+
+
+def test_30_token_lifetimes_are_knobs(qbo: Qbo) -> None:
+    qbo.knobs(access_token_ttl=2, refresh_token_ttl=100)
+    body = refresh(qbo, DEFAULT_REFRESH_TOKEN).json()
+    assert (body["expires_in"], body["x_refresh_token_expires_in"]) == (2, 100)
 
 
 def test_30_revoked_grant_and_bad_client(qbo: Qbo) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from emulators.quickbooks.api import classify_path
 from emulators.quickbooks.jsonio import BadJson, dumps, format_datetime, loads, parse_offset
 from emulators.quickbooks.oauth import OAuthError, TokenStore
 from emulators.quickbooks.realm import Realm
@@ -102,3 +103,22 @@ def test_change_log_returns_changes_oldest_first() -> None:
     realm.touch_item(first.id)
     changed = realm.changed_since("Item", datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC))
     assert [e.fields["Name"] for e in changed] == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind", "account"),
+    [
+        ("POST", "/v3/company/42/item", "write", "42"),
+        ("GET", "/v3/company/42/item/7", "read", "42"),
+        ("GET", "/v3/company/42/account/1", "read", "42"),
+        ("GET", "/v3/company/42/query", "query", "42"),
+        ("POST", "/v3/company/42/query", "query", "42"),
+        ("GET", "/v3/company/42/cdc", "cdc", "42"),
+        ("POST", "/v3/company/42/batch", "batch", "42"),
+        ("POST", "/oauth2/v1/tokens/bearer", "auth", None),
+        ("GET", "/connect/oauth2", "auth", None),
+        ("GET", "/elsewhere", "other", None),
+    ],
+)
+def test_ledger_kinds(method: str, path: str, kind: str, account: str | None) -> None:
+    assert classify_path(method, path) == (kind, account)
