@@ -164,7 +164,9 @@ class Realm:
         check_item(fields, item, switches, self.accounts.get, self.items.get)
         if item.active and not fields.get("Active", True) and switches.rename_on_inactivate:
             fields["Name"] = self._deleted_name(fields["Name"], item.id)
-            fields["FullyQualifiedName"] = fields["Name"]
+            parent_path = fields["FullyQualifiedName"].rpartition(":")[0]
+            fields["FullyQualifiedName"] = (f"{parent_path}:{fields['Name']}" if parent_path
+                                            else fields["Name"])
         self._check_unique(fields["Name"], item.id, fields, switches)
         if fields == item.fields and not switches.bump_synctoken_on_noop:
             return item

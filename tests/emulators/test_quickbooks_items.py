@@ -233,8 +233,16 @@ def test_23_deleted_suffix_switch(qbo: Qbo) -> None:
     item = qbo.create(Name="Old")
     done = decode(qbo.post("/item", {"Id": item["Id"], "SyncToken": "0", "sparse": True,
                                      "Active": False}))["Item"]
-    assert done["Name"] == "Old (deleted)"
-    assert qbo.create(Name="Old")["Name"] == "Old"  # the name is free again
+    assert done["Name"] == done["FullyQualifiedName"] == "Old (deleted)"
+    fresh = qbo.create(Name="Old")  # the name is free again
+    gone = decode(qbo.post("/item", {"Id": fresh["Id"], "SyncToken": "0", "sparse": True,
+                                     "Active": False}))["Item"]
+    assert gone["Name"] == "Old (deleted 2)"
+    parent = decode(qbo.post("/item", {"Name": "Tools", "Type": "Category"}))["Item"]
+    child = qbo.create(Name="Saw", ParentRef={"value": parent["Id"]})
+    child = decode(qbo.post("/item", {"Id": child["Id"], "SyncToken": "0", "sparse": True,
+                                      "Active": False}))["Item"]
+    assert child["FullyQualifiedName"] == "Tools:Saw (deleted)"
 
 
 def test_24_unknown_id_is_400_code_610(qbo: Qbo) -> None:
