@@ -157,7 +157,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
                 changes: dict[str, str] = changes, trace: str | None = trace
             ) -> dict[str, Any]:
                 product = portal.create(changes, lag=lag(hub, "search_lag_create_ms"))
-                return traced(product.view(list(changes), portal.properties), trace)
+                return traced(product.written_view(changes, portal.properties), trace)
 
             plans.append(Planned(trace, apply))
         return settle(plans, 201)
@@ -190,7 +190,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
                 trace: str | None = trace,
             ) -> dict[str, Any]:
                 portal.update(product, changes, lag=lag(hub, "search_lag_update_ms"))
-                return traced(product.view(list(changes), portal.properties), trace)
+                return traced(product.written_view(changes, portal.properties), trace)
 
             plans.append(Planned(trace, apply))
         return settle(plans, 200, missing)
@@ -230,7 +230,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
                     made = portal.create(changes, lag=lag(hub, "search_lag_create_ms"))
                 else:
                     made = portal.update(product, changes, lag=lag(hub, "search_lag_update_ms"))
-                view = traced(made.view(list(changes), portal.properties), trace)
+                view = traced(made.written_view(changes, portal.properties), trace)
                 view["new"] = product is None
                 return view
 

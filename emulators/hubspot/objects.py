@@ -77,7 +77,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
         changes = writable(hub, portal, body.get("properties"))
         portal.check_unique(changes, None, hub.knob("unique_conflict_style"))
         product = portal.create(changes, lag=lag(hub, "search_lag_create_ms"))
-        return json_response(product.view(list(changes), portal.properties), 201)
+        return json_response(product.written_view(changes, portal.properties), 201)
 
     @write
     async def update(request: web.Request, portal: Portal) -> web.StreamResponse:
@@ -90,7 +90,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
         changes = writable(hub, portal, body.get("properties"))
         portal.check_unique(changes, product.id, hub.knob("unique_conflict_style"))
         portal.update(product, changes, lag=lag(hub, "search_lag_update_ms"))
-        return json_response(product.view(list(changes), portal.properties))
+        return json_response(product.written_view(changes, portal.properties))
 
     @write
     async def archive(request: web.Request, portal: Portal) -> web.StreamResponse:

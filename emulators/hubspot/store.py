@@ -58,6 +58,13 @@ class Product:
         """The ``SimplePublicObject`` JSON of the current state."""
         return object_json(self, self.properties, requested, known)
 
+    def written_view(self, changes: Mapping[str, str], known: Mapping[str, Any]) -> dict[str, Any]:
+        """What a write answers: every property written, and the default properties that
+        have a value (so every value in a write answer is a string)."""
+        defaults = [n for n in DEFAULT_PROPERTIES if n in self.properties]
+        names = list(dict.fromkeys([*defaults, *(n for n in changes if n in self.properties)]))
+        return object_json(self, self.properties, names, known)
+
     def searchable(self, now: float) -> dict[str, str] | None:
         """The properties search sees at monotonic time ``now`` (None: not indexed yet)."""
         if self.archived:
