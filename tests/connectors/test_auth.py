@@ -13,6 +13,7 @@ from sqlalchemy import select
 from models.credential import Credential
 from models.db import session_scope
 from tests.connectors.conftest import QboWorld, spawn_find_skus
+from tests.connectors.procs import find_skus
 from workers.auth import CredentialStore, TokenCipher, oauth
 from workers.catalog.factory import catalog_for
 from workers.errors import ReauthRequired
@@ -86,6 +87,23 @@ def test_30_twenty_threads_with_an_expired_token_make_one_token_request(qbo: Qbo
     assert len(auth) == 1 and auth[0]["status"] == 200
     # The catalogs now all use the one new token.
     assert qbo.catalog().find_by_sku("after") == []
+
+
+def test_30_twenty_catalog_threads_with_an_expired_token_make_one_token_request(
+    qbo: QboWorld, redis_url: str
+) -> None:
+    _expire_everywhere(qbo)
+    since = qbo.admin.last_seq()
+    values = {
+        "quickbooks_api_base": qbo.server.url,
+        "quickbooks_client_id": qbo.settings.quickbooks_client_id,
+        "quickbooks_client_secret": qbo.settings.quickbooks_client_secret.reveal(),
+    }
+    errors = find_skus(values, qbo.database_url, redis_url, qbo.account_id, 20, 1)
+    entries = qbo.admin.ledger(since=since)
+    assert errors == []
+    assert [e["kind"] for e in entries].count("auth") == 1
+    assert sorted(e["status"] for e in entries if e["kind"] == "query") == [200] * 20
 
 
 def test_30_twenty_callers_in_four_processes_make_one_token_request(

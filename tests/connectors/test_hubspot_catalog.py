@@ -332,3 +332,16 @@ def test_writable_fields_come_from_the_properties_api(hub: HubWorld) -> None:
     since = hub.admin.last_seq()
     hub.catalog().writable_fields()
     assert hub.ledger(since) == []  # cached per process
+
+
+def test_14_rate_limit_headers_at_zero_pause_the_whole_portal(hub: HubWorld) -> None:
+    hub.admin.set_knobs(rate_limit_scale=0.03)  # 3 calls per rolling 10 s
+    try:
+        catalog = hub.catalog()
+        for _ in range(3):
+            catalog.get("1")
+        assert catalog.caller.budget.blocked_for() > 0.5  # type: ignore[attr-defined]
+        [last] = hub.ledger(hub.admin.last_seq() - 1)
+        assert last["status"] == 404
+    finally:
+        hub.admin.set_knobs(rate_limit_scale=1.0)

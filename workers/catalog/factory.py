@@ -26,7 +26,7 @@ from workers.catalog.hubspot import schema as hubspot_schema
 from workers.catalog.port import Catalog, System
 from workers.catalog.quickbooks import QuickBooksCatalog
 from workers.errors import DataError, NotFound, ReauthRequired
-from workers.http import Timeouts, hubspot_error, quickbooks_error
+from workers.http import Timeouts, hubspot_error, hubspot_pause, quickbooks_error
 from workers.http import close_all as close_sessions
 from workers.http.caller import VendorCaller
 from workers.ratelimit import RateBudget, limits_for
@@ -85,6 +85,7 @@ def catalog_for(
             # HubSpot: "401s are not a valid indicator that a new token must be retrieved";
             # OAuth tokens are refreshed ahead of expires_in instead.
             replay_on_401=False,
+            pause_hint=hubspot_pause,
         )
         return HubSpotCatalog(caller, vendor_id)
     caller = VendorCaller(

@@ -8,7 +8,7 @@ from workers.http.common import (
     parse_body,
     retry_after_seconds,
 )
-from workers.http.hubspot_errors import hubspot_error, next_midnight
+from workers.http.hubspot_errors import hubspot_error, hubspot_pause, next_midnight
 from workers.http.quickbooks_errors import Fault, faults, from_fault, quickbooks_error
 from workers.http.redact import redact
 from workers.http.transport import Timeouts, basic, bearer, close_all, send, session_for
@@ -24,6 +24,7 @@ __all__ = [
     "faults",
     "from_fault",
     "hubspot_error",
+    "hubspot_pause",
     "json_or_transient",
     "next_midnight",
     "parse_body",

@@ -39,6 +39,7 @@ class VendorCaller:
         timeouts: Timeouts,
         classify: Classifier,
         replay_on_401: bool,
+        pause_hint: Callable[[requests.Response], float | None] | None = None,
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -47,6 +48,7 @@ class VendorCaller:
         self.timeouts = timeouts
         self._classify = classify
         self._replay_on_401 = replay_on_401
+        self._pause_hint = pause_hint
 
     def call(
         self,
@@ -85,6 +87,9 @@ class VendorCaller:
                     )
                     state, replayed = fresh, True
                     continue
+            pause = self._pause_hint(response) if self._pause_hint else None
+            if pause:
+                self.budget.block(pause)
             error = self._classify(response)
             if error is None:
                 return response

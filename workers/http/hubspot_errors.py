@@ -136,6 +136,16 @@ def _rate_limited(
     )
 
 
+def hubspot_pause(response: requests.Response) -> float | None:
+    """Seconds every worker of the portal should hold off after this answer: the
+    burst headers say the rolling window is used up (by us or by another app sharing the
+    portal), so the next call would be a 429. One second lets the oldest calls age out."""
+    remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
+    if remaining is not None and remaining.strip().lstrip("-").isdigit() and int(remaining) <= 0:
+        return 1.0
+    return None
+
+
 def next_midnight(zone: tzinfo, now: datetime | None = None) -> datetime:
     """The next midnight in ``zone``, as aware UTC."""
     local = (now or datetime.now(UTC)).astimezone(zone)
