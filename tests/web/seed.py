@@ -6,8 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models import Account, HistoryEntry, ProductLink, SyncRun
+from sqlalchemy import select
+
+from models import Account, FieldMappingRow, HistoryEntry, ProductLink, SyncRun
 from models.db import session_scope
+from workers.mapping import DEFAULT_MAPPINGS, FieldMapping
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -73,3 +76,24 @@ def add_run(database_url: str, account: Account, **fields: Any) -> SyncRun:
         session.add(run)
         session.flush()
         return run
+
+
+def saved_mappings(database_url: str, account_id: int) -> list[tuple[str, str, str]]:
+    with session_scope(database_url) as session:
+        rows = session.scalars(
+            select(FieldMappingRow)
+            .where(FieldMappingRow.account_id == account_id)
+            .order_by(FieldMappingRow.position)
+        )
+        return [(r.hubspot_field, r.quickbooks_field, r.converter) for r in rows]
+
+
+def mapping_form(token: str, mappings: list[FieldMapping], **extra: str) -> dict[str, str]:
+    form = {"csrf_token": token, "rows": str(len(mappings))}
+    for i, m in enumerate(mappings):
+        form |= {f"hubspot-{i}": m.hubspot_field, f"quickbooks-{i}": m.quickbooks_field}
+        form[f"converter-{i}"] = m.converter
+    return form | extra
+
+
+DEFAULT_ROWS = [(m.hubspot_field, m.quickbooks_field, m.converter) for m in DEFAULT_MAPPINGS]

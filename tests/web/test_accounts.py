@@ -3,15 +3,15 @@ direction switch; credentials shown by status and expiry only, never a token."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
-from models import Account, Credential, FieldMappingRow, Job
+from models import Account, Credential, Job
 from models.db import session_scope
 from tests.web.conftest import PASSWORD, SECRET_KEY
-from tests.web.seed import make_account
+from tests.web.seed import DEFAULT_ROWS, mapping_form, saved_mappings
 from workers.auth import TokenCipher
 from workers.engine.accounts import create_account
 from workers.mapping import DEFAULT_MAPPINGS, FieldMapping
@@ -23,31 +23,10 @@ def _account(database_url: str) -> Account:
     with session_scope(database_url) as session:
         return create_account(
             session,
-            name=make_account.__name__ + datetime.now(UTC).isoformat(),
+            name=f"Settings {uuid.uuid4().hex[:8]}",
             hubspot_portal_id="12345678",
             quickbooks_realm_id="9130350000000001",
         )
-
-
-def _saved(database_url: str, account_id: int) -> list[tuple[str, str, str]]:
-    with session_scope(database_url) as session:
-        rows = session.scalars(
-            select(FieldMappingRow)
-            .where(FieldMappingRow.account_id == account_id)
-            .order_by(FieldMappingRow.position)
-        )
-        return [(r.hubspot_field, r.quickbooks_field, r.converter) for r in rows]
-
-
-def _form(token: str, mappings: list[FieldMapping], **extra: str) -> dict[str, str]:
-    form = {"csrf_token": token, "rows": str(len(mappings))}
-    for i, m in enumerate(mappings):
-        form |= {f"hubspot-{i}": m.hubspot_field, f"quickbooks-{i}": m.quickbooks_field}
-        form[f"converter-{i}"] = m.converter
-    return form | extra
-
-
-DEFAULTS = [(m.hubspot_field, m.quickbooks_field, m.converter) for m in DEFAULT_MAPPINGS]
 
 
 def test_settings_page_shows_direction_mappings_and_explains_the_switch(
@@ -56,16 +35,16 @@ def test_settings_page_shows_direction_mappings_and_explains_the_switch(
     account = _account(web_database)
     html = client.get(f"/accounts/{account.id}").get_data(as_text=True)
     assert "What happens when you switch" in html
-    for hubspot_field, quickbooks_field, _ in DEFAULTS:
+    for hubspot_field, quickbooks_field, _ in DEFAULT_ROWS:
         assert f'value="{hubspot_field}"' in html and f'value="{quickbooks_field}"' in html
     assert "not connected" in html
 
 
-def test_an_unknown_field_is_refused_with_a_message_and_nothing_is_saved(
+def test_an_unknown_field_is_refused_with_a_message_and_nothing_issaved_mappings(
     client: FlaskClient, user: str, web_database: str
 ) -> None:
     account = _account(web_database)
-    form = _form(
+    form = mapping_form(
         user,
         list(DEFAULT_MAPPINGS),
         **{"new-hubspot": "no_such_property", "new-quickbooks": "PurchaseCost"},
@@ -80,7 +59,7 @@ def test_an_unknown_field_is_refused_with_a_message_and_nothing_is_saved(
     assert "standard product properties" in html
     # The table is shown as submitted so the user can fix it.
     assert 'value="no_such_property"' in html
-    assert _saved(web_database, account.id) == DEFAULTS
+    assert saved_mappings(web_database, account.id) == DEFAULT_ROWS
 
 
 def test_an_impossible_conversion_is_refused(
@@ -88,28 +67,28 @@ def test_an_impossible_conversion_is_refused(
 ) -> None:
     account = _account(web_database)
     broken = [*DEFAULT_MAPPINGS[:3], FieldMapping("price", "UnitPrice", "product_type")]
-    response = client.post(f"/accounts/{account.id}/mappings", data=_form(user, broken))
+    response = client.post(f"/accounts/{account.id}/mappings", data=mapping_form(user, broken))
     assert response.status_code == 422
     assert "the product_type converter needs an enumeration field" in response.get_data(
         as_text=True
     )
-    assert _saved(web_database, account.id) == DEFAULTS
+    assert saved_mappings(web_database, account.id) == DEFAULT_ROWS
 
 
 def test_removing_the_sku_mapping_is_refused(
     client: FlaskClient, user: str, web_database: str
 ) -> None:
     account = _account(web_database)
-    form = _form(user, list(DEFAULT_MAPPINGS), **{"remove-1": "1"})
+    form = mapping_form(user, list(DEFAULT_MAPPINGS), **{"remove-1": "1"})
     response = client.post(f"/accounts/{account.id}/mappings", data=form)
     assert response.status_code == 422
     assert "the SKU mapping is missing" in response.get_data(as_text=True)
-    assert _saved(web_database, account.id) == DEFAULTS
+    assert saved_mappings(web_database, account.id) == DEFAULT_ROWS
 
 
 def test_add_remove_and_reset_mappings(client: FlaskClient, user: str, web_database: str) -> None:
     account = _account(web_database)
-    add = _form(
+    add = mapping_form(
         user,
         list(DEFAULT_MAPPINGS),
         **{"new-hubspot": "hs_cost_of_goods_sold", "new-quickbooks": "PurchaseCost"},
@@ -118,19 +97,19 @@ def test_add_remove_and_reset_mappings(client: FlaskClient, user: str, web_datab
     response = client.post(f"/accounts/{account.id}/mappings", data=add)
     assert response.status_code == 302
     expected = [
-        DEFAULTS[0],
-        DEFAULTS[1],
-        DEFAULTS[3],
+        DEFAULT_ROWS[0],
+        DEFAULT_ROWS[1],
+        DEFAULT_ROWS[3],
         ("hs_cost_of_goods_sold", "PurchaseCost", "money"),
     ]
-    assert _saved(web_database, account.id) == expected
+    assert saved_mappings(web_database, account.id) == expected
     page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
     assert "Saved 4 field mappings." in page
     assert 'value="hs_cost_of_goods_sold"' in page
 
     reset = client.post(f"/accounts/{account.id}/mappings/reset", data={"csrf_token": user})
     assert reset.status_code == 302
-    assert _saved(web_database, account.id) == DEFAULTS
+    assert saved_mappings(web_database, account.id) == DEFAULT_ROWS
 
 
 def test_direction_switch_skips_waiting_jobs_of_the_old_direction(

@@ -33,6 +33,7 @@ GOOD = [
     ("WIDGET-2", "Gadget", "12.50"),
     ("WIDGET-3", "Gizmo", "7"),
 ]
+FIXABLE_SKU = "BROKEN-1"
 BAD_SKU = "BROKEN-9"
 
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):  # pragma: no cover
@@ -132,8 +133,9 @@ def test_operator_story_in_a_real_browser(stack: Stack, web: str, browser, tmp_p
     account = stack.new_account("hubspot_to_quickbooks")
     for sku, name, price in GOOD:
         account.hubspot_create(name=name, hs_sku=sku, price=price)
-    account.hubspot_create(name="Broken thing", hs_sku=BAD_SKU, price="-5")
-    # A first full sync gives the history something to show (one product fails).
+    fixable = account.hubspot_create(name="Broken thing", hs_sku=FIXABLE_SKU, price="-5")
+    account.hubspot_create(name="Still broken", hs_sku=BAD_SKU, price="-1")
+    # A first full sync gives the history something to show (two products fail).
     first = account.full_sync()
     stack.wait_for(lambda: account.run(first).status == "finished", timeout=60)
 
@@ -156,54 +158,75 @@ def test_operator_story_in_a_real_browser(stack: Stack, web: str, browser, tmp_p
     wait.until(lambda d: "Data → Products" in d.title)
 
     # 3. Filter the history to failures of this account.
+    name = _name(stack, account.id)
     Select(driver.find_element(By.ID, "status")).select_by_value("failed")
-    Select(driver.find_element(By.ID, "account")).select_by_visible_text(_name(stack, account.id))
+    Select(driver.find_element(By.ID, "account")).select_by_visible_text(name)
     driver.find_element(By.ID, "apply").click()
     wait.until(lambda d: "status=failed" in d.current_url)
-    rows = driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
-    assert len(rows) == 1
-    assert BAD_SKU in rows[0].text and "negative_price" in rows[0].text
+    assert _table_skus(driver) == sorted([FIXABLE_SKU, BAD_SKU])
+    assert all("negative_price" in row.text for row in _rows(driver))
     driver.save_screenshot(str(tmp_path / "history.png"))
 
-    # 4. Open the failed product: the attempt with its code and message.
-    driver.find_element(By.LINK_TEXT, BAD_SKU).click()
+    # 4. Open a failed product: the attempt with its code and message. Fix the product
+    #    in HubSpot, press Retry, and watch the new attempt create it in QuickBooks.
+    driver.find_element(By.LINK_TEXT, FIXABLE_SKU).click()
     wait.until(lambda d: d.find_elements(By.ID, "attempts"))
     attempts = driver.find_element(By.ID, "attempts").text
     assert "negative_price" in attempts and "-5" in attempts
-    assert driver.find_element(By.ID, "retry")
     driver.save_screenshot(str(tmp_path / "product.png"))
+    account.hubspot_update(fixable, price="5.00")
+    driver.find_element(By.ID, "retry").click()
+    wait.until(lambda d: "queued" in d.find_element(By.CSS_SELECTOR, ".flash-ok").text)
+
+    def created(d) -> bool:  # type: ignore[no-untyped-def]
+        d.refresh()
+        first_row = d.find_element(By.CSS_SELECTOR, "#attempts tbody tr")
+        return "created" in first_row.text
+
+    wait.until(created)
+    assert "UnitPrice" in driver.find_element(By.ID, "attempts").text  # the field diff
+    assert [i for i in account.quickbooks_items() if i.get("Sku") == FIXABLE_SKU]
     driver.get(f"{web}/accounts/{account.id}")
     driver.save_screenshot(str(tmp_path / "account.png"))
 
     # 5. Start a full sync from the accounts page and watch it reach 100 %.
     driver.get(f"{web}/accounts")
-    driver.find_element(
-        By.CSS_SELECTOR, f"button.full-sync[data-account='{_name(stack, account.id)}']"
-    ).click()
+    driver.find_element(By.CSS_SELECTOR, f"button.full-sync[data-account='{name}']").click()
     wait.until(lambda d: "/runs/" in d.current_url)
     run_id = int(driver.current_url.rsplit("/", 1)[1])
     assert run_id not in runs_before
     wait.until(lambda d: d.find_element(By.ID, "percent").text == "100 %")
     wait.until(lambda d: d.find_element(By.ID, "run-status").text == "finished")
-    assert driver.find_element(By.ID, "total").text == str(len(GOOD) + 1)
+    assert driver.find_element(By.ID, "total").text == str(len(GOOD) + 2)
     assert driver.find_element(By.ID, "failed").text == "1"
-    assert driver.find_element(By.ID, "unchanged").text == str(len(GOOD))
+    assert driver.find_element(By.ID, "unchanged").text == str(len(GOOD) + 1)
     assert "1 product(s) failed" in driver.find_element(By.ID, "run-message").text
     driver.save_screenshot(str(tmp_path / "run.png"))
     # Its failures, one click away.
     driver.find_element(By.ID, "see-failures").click()
     wait.until(lambda d: f"run={run_id}" in d.current_url)
-    rows = driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
-    assert [r.find_element(By.CSS_SELECTOR, "td.sku").text for r in rows] == [BAD_SKU]
+    assert _table_skus(driver) == [BAD_SKU]
     if os.environ.get("PRODUCTSYNC_SCREENSHOTS"):  # for people reviewing the layout
-        for name in ("history.png", "product.png", "account.png", "run.png"):
-            shutil.copy(tmp_path / name, Path(os.environ["PRODUCTSYNC_SCREENSHOTS"]) / name)
+        for shot in ("history.png", "product.png", "account.png", "run.png"):
+            shutil.copy(tmp_path / shot, Path(os.environ["PRODUCTSYNC_SCREENSHOTS"]) / shot)
 
     # 6. Log out: the pages are closed again.
     driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
     wait.until(lambda d: "/login" in d.current_url)
     driver.get(f"{web}/runs/{run_id}")
     assert "/login" in driver.current_url
+
+
+def _rows(driver):  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
+
+
+def _table_skus(driver) -> list[str]:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    return sorted(r.find_element(By.CSS_SELECTOR, "td.sku").text for r in _rows(driver))
 
 
 def _login(driver, web: str, password: str) -> None:  # type: ignore[no-untyped-def]
