@@ -25,8 +25,9 @@ from aiohttp import web
 from emulators.core import admin_error, admin_handler, json_response, read_object
 from emulators.hubspot.auth import ALL_SCOPES, DEV_CLIENT_ID, Grant
 from emulators.hubspot.errors import HubSpotError
+from emulators.hubspot.product import Product
 from emulators.hubspot.seed import seed_portal
-from emulators.hubspot.store import Portal, Product
+from emulators.hubspot.store import Portal
 
 if TYPE_CHECKING:
     from emulators.hubspot.app import HubSpot

@@ -19,8 +19,9 @@ from emulators.core import json_response
 from emulators.hubspot.auth import READ_SCOPE, WRITE_SCOPE
 from emulators.hubspot.errors import HubSpotError, non_unique_id_property, validation_error
 from emulators.hubspot.objects import lag, resolve, writable
+from emulators.hubspot.product import Product, now_ms
 from emulators.hubspot.properties import iso_ms
-from emulators.hubspot.store import Portal, Product, now_ms
+from emulators.hubspot.store import Portal
 from emulators.hubspot.wire import body_object, flag
 
 if TYPE_CHECKING:

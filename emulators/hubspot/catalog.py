@@ -9,8 +9,9 @@ from aiohttp import web
 from emulators.core import json_response
 from emulators.hubspot.auth import READ_SCOPE, SCHEMA_READ_SCOPE, SCHEMA_WRITE_SCOPE, WRITE_SCOPE
 from emulators.hubspot.errors import HubSpotError
+from emulators.hubspot.product import now_ms
 from emulators.hubspot.properties import custom_property
-from emulators.hubspot.store import Portal, now_ms
+from emulators.hubspot.store import Portal
 from emulators.hubspot.wire import body_json
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ from emulators.core import json_response
 from emulators.hubspot import search as search_engine
 from emulators.hubspot.auth import READ_SCOPE, WRITE_SCOPE
 from emulators.hubspot.errors import NotFound, non_unique_id_property, validation_error
-from emulators.hubspot.store import Portal, Product, object_json
+from emulators.hubspot.product import Product, object_json
+from emulators.hubspot.store import Portal
 from emulators.hubspot.wire import body_json, body_object, flag, requested_properties
 
 if TYPE_CHECKING:

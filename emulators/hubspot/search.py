@@ -16,8 +16,9 @@ from functools import partial
 from typing import Any
 
 from emulators.hubspot.errors import validation_error
+from emulators.hubspot.product import Product
 from emulators.hubspot.properties import PropertyDef, iso_ms, parse_datetime
-from emulators.hubspot.store import Portal, Product
+from emulators.hubspot.store import Portal
 
 OPERATORS = frozenset(
     {

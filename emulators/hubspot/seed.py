@@ -11,7 +11,8 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
-from emulators.hubspot.store import Portal, Product, now_ms
+from emulators.hubspot.product import Product, now_ms
+from emulators.hubspot.store import Portal
 
 FAMILIES = [
     ("WID", "Widget", "inventory"),
