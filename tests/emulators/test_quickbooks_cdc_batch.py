@@ -133,3 +133,14 @@ def test_27_batch_requestid_replays(qbo: Qbo) -> None:
     again = batch(qbo, entries, params={"requestid": "b-1"})
     assert first.content == again.content
     assert decode(qbo.query("select count(*) from Item"))["QueryResponse"]["totalCount"] == 1
+
+
+def test_27_stale_synctoken_race_inside_a_batch(qbo: Qbo) -> None:
+    item = qbo.create(Name="Raced")
+    qbo.admin.add_fault("stale_synctoken", r"/batch$", params={"item_id": item["Id"]})
+    response = batch(qbo, [{"bId": "1", "operation": "update",
+                            "Item": {"Id": item["Id"], "SyncToken": "0", "sparse": True,
+                                     "Description": "mine"}}])
+    assert response.status_code == 200
+    result = decode(response)["BatchItemResponse"][0]
+    assert result["bId"] == "1" and result["Fault"]["Error"][0]["code"] == "5010"
