@@ -300,4 +300,5 @@ def run(
         missing = [h for h in hits if name not in h[1]]
         present.sort(key=lambda h: (_stored(prop, h[1][name]), int(h[0].id)), reverse=descending)
         hits = present + missing
-    return len(hits), hits[request.offset : request.offset + request.limit]
+    # Nothing past the 10,000th result is ever served, whatever offset + limit asks for.
+    return len(hits), hits[request.offset : min(request.offset + request.limit, RESULT_CAP)]

@@ -179,3 +179,15 @@ def test_batch_update_archive_and_missing_ids(hubspot: HubSpotApi) -> None:
     gone = batch(hubspot, "archive", [{"id": b["id"]}, {"id": "1"}])
     assert gone.status_code == 204
     assert hubspot.products("GET", f"/{b['id']}").status_code == 404
+
+
+def test_09_hs_sku_uniqueness_is_a_switch(
+    hubspot: HubSpotApi, hubspot_admin: EmulatorAdmin
+) -> None:
+    """Open question 1: with hs_sku_unique the catalogue says so and upsert by SKU works."""
+    hubspot_admin.set_knobs(hs_sku_unique=True)
+    sku = hubspot.call("GET", "/crm/v3/properties/products/hs_sku").json()
+    assert sku["hasUniqueValue"] is True
+    inputs = [{"idProperty": "hs_sku", "id": "U-9", "properties": {"name": "u"}}]
+    response = batch(hubspot, "upsert", inputs)
+    assert response.status_code == 200 and response.json()["results"][0]["new"] is True

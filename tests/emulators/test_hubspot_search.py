@@ -165,3 +165,13 @@ def test_12_search_is_limited_per_second_without_headers(
     assert body["errorType"] == "RATE_LIMIT" and body["policyName"] == "SECONDLY"
     listed = hubspot.products("GET")
     assert listed.headers["X-HubSpot-RateLimit-Remaining"] == "99"
+
+
+def test_10_nothing_past_the_10000th_result_is_served(
+    hubspot: HubSpotApi, hubspot_admin: EmulatorAdmin, portal: str
+) -> None:
+    """Checklist 10: with 10,050 matches, after=9900 & limit=200 yields only 100."""
+    hubspot_admin.vendor("POST", f"hubspot/portals/{portal}/seed", json={"count": 10_050})
+    body = hubspot.search(limit=200, after="9900", properties=["hs_sku"]).json()
+    assert body["total"] == 10_050 and len(body["results"]) == 100
+    assert hubspot.search(limit=200, after=body["paging"]["next"]["after"]).status_code == 400
