@@ -53,7 +53,7 @@ def test_28_requests_per_second(qbo: Qbo) -> None:
 
 
 def test_28_concurrent_requests_over_the_gate(qbo: Qbo) -> None:
-    qbo.knobs(throttle_preset="legacy", throttle_scale=0.2, latency_ms=400)  # 2 in flight
+    qbo.knobs(throttle_preset="legacy", throttle_scale=0.2, latency_ms=800)  # 2 in flight
     with ThreadPoolExecutor(4) as pool:
         statuses = sorted(pool.map(lambda _: qbo.query(COUNT).status_code, range(4)))
     assert statuses == [200, 200, 429, 429]
