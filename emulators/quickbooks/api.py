@@ -26,7 +26,7 @@ from emulators.quickbooks.query_exec import run_query_text
 from emulators.quickbooks.realm import Realm
 from emulators.quickbooks.state import QboState
 
-__all__ = ["OVER_CONCURRENCY", "QboApi", "classify_path", "gateway_response"]
+__all__ = ["OVER_CONCURRENCY", "QboApi", "classify_path", "fault_response", "gateway_response"]
 
 OVER_CONCURRENCY = web.RequestKey("qbo_over_concurrency", bool)
 _CLIENT_ID = web.RequestKey("qbo_client_id", str)
@@ -62,7 +62,7 @@ def gateway_response(fault: faults.GatewayFault) -> web.Response:
                         content_type=_JSON, headers=fault.headers)
 
 
-def _fault_response(fault: faults.QboFault, realm: Realm) -> web.Response:
+def fault_response(fault: faults.QboFault, realm: Realm) -> web.Response:
     return qbo_response({"Fault": fault.fault_json(),
                          "time": format_time_envelope(realm.envelope_now(), realm.tz)},
                         fault.status)
@@ -128,7 +128,7 @@ class QboApi:
                 body["time"] = format_time_envelope(realm.envelope_now(), realm.tz)
                 response = qbo_response(body)
             except faults.QboFault as fault:
-                response = _fault_response(fault, realm)
+                response = fault_response(fault, realm)
             if request_id and (response.status == 200 or switches.replay_errors):
                 assert isinstance(response.body, bytes)
                 realm.remember(request_id, (response.status, response.body))

@@ -10,6 +10,10 @@ see :mod:`emulators.quickbooks.switches`) and two vendor fault actions:
 ``stale_synctoken``  someone else saves the item just before the request is handled, so an
                      update carrying the token it read gets 5010. The item is the body's
                      ``Id``, or ``params.item_id``.
+``system_fault``     answer HTTP 500 with the vendor's SystemFault envelope (code 10000);
+                     nothing happens.
+``throttle``         answer 429 with the gateway's ThrottleExceeded body; ``params.retry_after``
+                     (seconds) adds a Retry-After header. Nothing happens.
 """
 
 from __future__ import annotations
@@ -28,10 +32,16 @@ from emulators.core import (
     build_app,
 )
 from emulators.quickbooks.admin import add_admin_routes
-from emulators.quickbooks.api import OVER_CONCURRENCY, QboApi, classify_path
-from emulators.quickbooks.faults import QboFault
+from emulators.quickbooks.api import (
+    OVER_CONCURRENCY,
+    QboApi,
+    classify_path,
+    fault_response,
+    gateway_response,
+)
+from emulators.quickbooks.faults import QboFault, system_fault, throttled
 from emulators.quickbooks.jsonio import BadJson, loads
-from emulators.quickbooks.state import QboState, SeedPlan
+from emulators.quickbooks.state import DEFAULT_REALM, QboState, SeedPlan
 from emulators.quickbooks.switches import Switches
 
 __all__ = ["QB_STATE", "QuickBooksVendor", "create_app", "state_of"]
@@ -47,7 +57,8 @@ def _knob_values(switches: Switches) -> dict[str, Any]:
 
 class QuickBooksVendor(Vendor):
     name: ClassVar[str] = "quickbooks"
-    extra_fault_actions: ClassVar[tuple[str, ...]] = ("expire_token", "stale_synctoken")
+    extra_fault_actions: ClassVar[tuple[str, ...]] = (
+        "expire_token", "stale_synctoken", "system_fault", "throttle")
 
     def __init__(self, state: QboState) -> None:
         self.state = state
@@ -83,6 +94,14 @@ class QuickBooksVendor(Vendor):
                 self.state.tokens.expire(value=header[7:].strip())
         elif rule.action == "stale_synctoken":
             self._race(rule, request, await request.read())
+        elif rule.action == "system_fault":
+            realm = self.state.realms.get(request.match_info.get("realm", ""))
+            return fault_response(system_fault(), realm or self.state.realm(DEFAULT_REALM))
+        elif rule.action == "throttle":
+            retry_after = rule.params.get("retry_after")
+            return gateway_response(throttled(
+                "Too many requests for this company and app.",
+                retry_after if isinstance(retry_after, int) else None))
         return await handler(request)
 
     def _race(self, rule: FaultRule, request: web.Request, raw: bytes) -> None:

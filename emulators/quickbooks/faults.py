@@ -34,6 +34,7 @@ __all__ = [
     "required_missing",
     "stale_object",
     "string_length",
+    "system_fault",
     "throttled",
     "unauthorized",
     "unsupported_operation",
@@ -146,6 +147,15 @@ def query_not_queryable(detail: str) -> QboFault:
 def processing_error(detail: str) -> QboFault:
     """4002: a well-formed request the service cannot run (CDC window, CDC size)."""
     return _fault("4002", "Error processing query", detail)
+
+
+def system_fault() -> QboFault:
+    """10000: the vendor's own failure (HTTP 500, SystemFault)."""
+    return QboFault([QboError("10000", "An application error has occurred while processing "
+                              "your request", "System Failure Error: An unexpected error "
+                              "occurred while accessing or saving your data. Please wait a few "
+                              "minutes and try again. If the problem persists, contact "
+                              "customer support.")], fault_type="SystemFault", status=500)
 
 
 def unsupported_operation(detail: str) -> QboFault:

@@ -229,3 +229,17 @@ def test_admin_direct_edits_bypass_throttle_but_not_rules(qbo: Qbo) -> None:
                                              "IncomeAccountRef": {"value": "1"}})
     metered = qbo.admin.vendor("GET", "quickbooks/metering")["realms"]
     assert metered == {qbo.realm: {"core": 0, "coreplus": 5}}  # the 5 API queries only
+
+
+def test_35_scripted_vendor_envelopes_for_500_and_429(qbo: Qbo) -> None:
+    qbo.admin.add_fault("system_fault", r"/item$", method="POST")
+    response = qbo.post("/item", {"Name": "Never", "Type": "Service",
+                                  "IncomeAccountRef": {"value": "1"}})
+    assert response.status_code == 500
+    body = decode(response)
+    assert body["Fault"]["type"] == "SystemFault" and fault_of(response)["code"] == "10000"
+    assert decode(qbo.query(COUNT))["QueryResponse"] == {"totalCount": 0}  # nothing happened
+    qbo.admin.add_fault("throttle", r"/query$", params={"retry_after": 7})
+    throttled = qbo.query(COUNT)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "7"
+    assert gateway_error(throttled)["code"] == "3001"
