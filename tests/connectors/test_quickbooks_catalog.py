@@ -283,3 +283,23 @@ def test_writable_fields_are_the_mapping_item_fields(qbo: QboWorld) -> None:
     from workers.mapping.fields import QBO_ITEM_FIELDS
 
     assert qbo.catalog().writable_fields() == QBO_ITEM_FIELDS
+
+
+def test_both_catalogs_implement_the_port(qbo: QboWorld) -> None:
+    from workers.catalog.hubspot import HubSpotCatalog
+    from workers.catalog.port import Catalog
+
+    catalog = qbo.catalog()
+    assert isinstance(catalog, Catalog) and catalog.sku_field == "Sku"
+    assert HubSpotCatalog.sku_field == "hs_sku" and HubSpotCatalog.system == "hubspot"
+    for name in (
+        "changed_between",
+        "iter_all",
+        "get",
+        "get_many",
+        "find_by_sku",
+        "create",
+        "update",
+        "writable_fields",
+    ):
+        assert callable(getattr(HubSpotCatalog, name))

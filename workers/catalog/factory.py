@@ -7,6 +7,7 @@ per process and dropped by `close_all` (call it after fork and at shutdown).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from datetime import UTC, tzinfo
@@ -31,6 +32,8 @@ from workers.http import close_all as close_sessions
 from workers.http.caller import VendorCaller
 from workers.ratelimit import RateBudget, limits_for
 from workers.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _sources: dict[tuple[int, str, int, str], TokenSource] = {}
 _lock = threading.Lock()
@@ -132,6 +135,11 @@ def _zone(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        log.warning(
+            "unknown time zone %r (is tzdata installed?); daily limits reset at UTC "
+            "midnight instead",
+            name,
+        )
         return UTC
 
 
