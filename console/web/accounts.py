@@ -16,6 +16,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
+from console.views import direction_label
 from console.web import actions, queries
 from console.web.state import account_or_404, db, redis_client, settings
 from models.field_mapping import CONVERTERS
@@ -82,8 +83,9 @@ def direction(account_id: int) -> Response:
     if wanted == current:
         flash("The direction was already set that way; nothing changed.", "ok")
     else:
-        actions.set_direction(settings(), account_id, wanted)  # type: ignore[arg-type]
-        flash(f"Direction switched to {actions.direction_label(wanted)}.", "ok")  # type: ignore[arg-type]
+        skipped = actions.set_direction(settings(), account_id, wanted)  # type: ignore[arg-type]
+        note = f" {skipped} waiting sync(s) of the old direction were skipped." if skipped else ""
+        flash(f"Direction switched to {direction_label(wanted)}.{note}", "ok")
     return redirect(url_for("accounts.show", account_id=account_id))
 
 

@@ -34,17 +34,9 @@ from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DIRECTION_LABELS: dict[str, str] = {
-    "hubspot_to_quickbooks": "HubSpot → QuickBooks",
-    "quickbooks_to_hubspot": "QuickBooks → HubSpot",
-}
 SYSTEM_LABELS = {"hubspot": "HubSpot", "quickbooks": "QuickBooks"}
 # A SKU is normally one source product; more than this many ids is not a product to retry.
 MAX_RETRY_IDS = 20
-
-
-def direction_label(direction: Direction) -> str:
-    return DIRECTION_LABELS[direction]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, redirect, url_for
 
 from console.output import duration
+from console.views import direction_label
 from console.web import accounts, auth, csrf, errors, history, runs
 from console.web.auth import LoginThrottle
 from workers.settings import Settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, login_throttle: LoginThrottle | None = Non
     app.jinja_env.filters["when"] = format_when
     # The same wording as the CLI ("42s", "3m 05s", "2h 10m").
     app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["direction"] = direction_label
     app.after_request(_security_headers)
 
     @app.get("/")

@@ -259,8 +259,29 @@ def accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).order_by(Account.name)))
 
 
-def credentials(session: Session, account_id: int) -> dict[str, Credential]:
-    """The account's credentials by system. Pages show status and expiry only, never
-    token columns (they are ciphertext anyway, but nothing about them is shown)."""
-    rows = session.scalars(select(Credential).where(Credential.account_id == account_id))
-    return {row.system: row for row in rows}
+@dataclass(frozen=True)
+class CredentialStatus:
+    """What a page may show about a credential: never a token, not even its ciphertext."""
+
+    system: str
+    kind: str
+    status: str
+    status_reason: str | None
+    access_expires_at: datetime | None
+    refresh_expires_at: datetime | None
+
+
+def credentials(session: Session, account_id: int) -> dict[str, CredentialStatus]:
+    """The account's credentials by system. Only status columns are read: the token
+    columns never even enter the web process."""
+    rows = session.execute(
+        select(
+            Credential.system,
+            Credential.kind,
+            Credential.status,
+            Credential.status_reason,
+            Credential.access_expires_at,
+            Credential.refresh_expires_at,
+        ).where(Credential.account_id == account_id)
+    )
+    return {row.system: CredentialStatus(*row) for row in rows}

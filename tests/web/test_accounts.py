@@ -136,7 +136,7 @@ def test_direction_switch_skips_waiting_jobs_of_the_old_direction(
         assert session.get(Account, account.id).direction == "quickbooks_to_hubspot"  # type: ignore[union-attr]
         assert session.get(Job, job_id).status == "skipped"  # type: ignore[union-attr]
     page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
-    assert "Direction switched to QuickBooks → HubSpot." in page
+    assert "Direction switched to QuickBooks → HubSpot. 1 waiting sync(s)" in page
 
     bad = client.post(
         f"/accounts/{account.id}/direction", data={"csrf_token": user, "direction": "both"}
