@@ -194,6 +194,7 @@ def _tokens(text: str) -> list[str]:
 
 Predicate = Callable[[Mapping[str, str]], bool]
 TEXTUAL = ("string", "enumeration", "bool")
+RANGE = ("GT", "GTE", "LT", "LTE", "BETWEEN")
 COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "LT": lambda a, b: a < b,
     "LTE": lambda a, b: a <= b,
@@ -255,6 +256,21 @@ def _query_hit(query: str, props: Mapping[str, str]) -> bool:
     )
 
 
+def _index_hits(portal: Portal, f: Filter) -> set[str] | None:
+    """Ids an index can vouch for (a superset of the filter's matches), or None."""
+    if f.operator in ("EQ", "IN") and f.prop.type in TEXTUAL:
+        values = [f.value or ""] if f.operator == "EQ" else list(f.values)
+        return portal.folded_hits(f.prop.name, values)
+    if f.prop.name == "hs_lastmodifieddate" and f.operator in RANGE:
+        value = _typed(f.prop, f.value or "")
+        if f.operator == "BETWEEN":
+            return portal.modified_between(value, True, _typed(f.prop, f.high or ""), True)
+        if f.operator in ("GT", "GTE"):
+            return portal.modified_between(value, f.operator == "GTE", None, True)
+        return portal.modified_between(None, True, value, f.operator == "LTE")
+    return None
+
+
 def _candidates(portal: Portal, request: SearchRequest) -> Iterable[Product]:
     """Products worth checking. When every group pins an indexed text property with EQ/IN,
     the index narrows the scan (plus every product whose latest write search does not see
@@ -263,11 +279,9 @@ def _candidates(portal: Portal, request: SearchRequest) -> Iterable[Product]:
     for group in request.groups:
         hits = None
         for f in group:
-            if f.operator in ("EQ", "IN") and f.prop.type in TEXTUAL:
-                values = [f.value or ""] if f.operator == "EQ" else list(f.values)
-                hits = portal.folded_hits(f.prop.name, values)
-                if hits is not None:
-                    break
+            hits = _index_hits(portal, f)
+            if hits is not None:
+                break
         if hits is None:
             return portal.products.values()
         ids |= hits

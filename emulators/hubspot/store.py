@@ -51,6 +51,9 @@ class Portal:
         # lower-cased value -> ids of live products, for hs_sku and every unique-valued
         # property: unique lookups and the common "hs_sku EQ x" search avoid a full scan.
         self._index: dict[str, dict[str, set[str]]] = {"hs_sku": {}}
+        # (hs_lastmodifieddate, id) of live products, sorted: polling searches by
+        # modification window read a slice instead of scanning the portal.
+        self._modified: list[tuple[str, str]] = []
         # id -> when search will see its latest write (only products written within the lag)
         self.unsettled: dict[str, float] = {}
         self._rng = random.Random(int(portal_id) if portal_id.isdigit() else portal_id)
@@ -127,6 +130,27 @@ class Portal:
         for value in values:
             hits |= index.get(value.lower(), set())
         return hits
+
+    def modified_between(
+        self, low: str | None, low_inclusive: bool, high: str | None, high_inclusive: bool
+    ) -> set[str]:
+        """Ids of live products whose hs_lastmodifieddate (canonical ISO) is in range."""
+        rows = self._modified
+        start = 0
+        if low is not None:
+            start = (
+                bisect.bisect_left(rows, (low, ""))
+                if low_inclusive
+                else (bisect.bisect_right(rows, (low, "\uffff")))
+            )
+        end = len(rows)
+        if high is not None:
+            end = (
+                bisect.bisect_right(rows, (high, "\uffff"))
+                if high_inclusive
+                else (bisect.bisect_left(rows, (high, "")))
+            )
+        return {product_id for _, product_id in rows[start:end]}
 
     def settle(self, now: float) -> None:
         """Forget products whose latest write search already sees."""
@@ -227,6 +251,14 @@ class Portal:
         self._reindex(product, dict(product.properties), drop=True)
 
     def _reindex(self, product: Product, before: dict[str, str] | None, drop: bool = False) -> None:
+        stamp = "hs_lastmodifieddate"
+        old_stamp = None if before is None else before.get(stamp)
+        if old_stamp is not None:
+            at = bisect.bisect_left(self._modified, (old_stamp, product.id))
+            if at < len(self._modified) and self._modified[at] == (old_stamp, product.id):
+                del self._modified[at]
+        if not drop:
+            bisect.insort(self._modified, (product.properties[stamp], product.id))
         for name, values in self._index.items():
             old = None if before is None else before.get(name)
             new = None if drop else product.properties.get(name)

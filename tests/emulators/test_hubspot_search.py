@@ -175,3 +175,32 @@ def test_10_nothing_past_the_10000th_result_is_served(
     body = hubspot.search(limit=200, after="9900", properties=["hs_sku"]).json()
     assert body["total"] == 10_050 and len(body["results"]) == 100
     assert hubspot.search(limit=200, after=body["paging"]["next"]["after"]).status_code == 400
+
+
+def test_11_modified_window_search_sees_updates_and_respects_lag(
+    hubspot: HubSpotApi, hubspot_admin: EmulatorAdmin
+) -> None:
+    """Polling by hs_lastmodifieddate: an update moves a product into a later window, but
+    only once the index has caught up."""
+    a, b = hubspot.create(name="a"), hubspot.create(name="b")
+    since = b["updatedAt"]
+
+    def window() -> list[str]:
+        body = hubspot.search(
+            filterGroups=where(("hs_lastmodifieddate", "GT", since)),
+            sorts=[{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+        ).json()
+        return [r["id"] for r in body["results"]]
+
+    assert window() == []
+    time.sleep(0.002)
+    hubspot.products("PATCH", f"/{a['id']}", json={"properties": {"price": "1"}})
+    assert window() == [a["id"]]
+    hubspot_admin.set_knobs(search_lag_update_ms=300)
+    time.sleep(0.002)
+    hubspot.products("PATCH", f"/{b['id']}", json={"properties": {"price": "2"}})
+    assert window() == [a["id"]]
+    time.sleep(0.35)
+    assert window() == [a["id"], b["id"]]
+    millis = hubspot.search(filterGroups=where(("hs_lastmodifieddate", "LTE", "0"))).json()
+    assert millis["total"] == 0
