@@ -157,3 +157,17 @@ def test_28_worker_processes_never_exceed_the_emulators_limits(
     for i, first in enumerate(starts):
         in_one_second = [t for t in starts[i:] if t - first < timedelta(seconds=1)]
         assert len(in_one_second) <= 10
+
+
+def test_defaults_follow_the_vendor_and_token_kind() -> None:
+    private = limits_for("hubspot")
+    oauth = limits_for("hubspot", kind="oauth")
+    assert (private.windows("default")[0].limit, private.daily) == (100, 250_000)
+    assert (oauth.windows("default")[0].limit, oauth.daily) == (110, None)
+    assert (
+        limits_for("hubspot", {"burst_per_10s": 190}, kind="oauth").windows("default")[0].limit
+        == 190
+    )
+    qbo = limits_for("quickbooks")
+    assert [w.limit for w in qbo.windows("default")] == [500, 10] and qbo.concurrency == 10
+    assert [w.limit for w in qbo.windows("batch")] == [500, 10, 120]

@@ -59,6 +59,7 @@ def catalog_for(
             )
         ).scalar_one_or_none()
         overrides: dict[str, Any] = dict(credential.rate_limits or {}) if credential else {}
+        kind = credential.kind if credential else None
         zone = _zone(credential.time_zone if credential else None)
         vendor_id = (
             account.hubspot_portal_id if system == "hubspot" else account.quickbooks_realm_id
@@ -70,12 +71,14 @@ def catalog_for(
             f"`productsync connect {system} --account {account.name}`",
             system=system,
         )
+    timeouts = Timeouts(settings.http_connect_timeout, settings.http_read_timeout)
+    # A lease outlives the slowest legitimate call, so only a dead worker's slot expires.
+    overrides.setdefault("lease_seconds", timeouts.connect + timeouts.read + 5.0)
     try:
-        limits = limits_for(system, overrides)
+        limits = limits_for(system, overrides, kind=kind)
     except ValueError as exc:
         raise DataError(f"account {account.name!r}: {exc}", system=system) from None
     budget = RateBudget(redis_client, system, vendor_id, limits, local_zone=zone)
-    timeouts = Timeouts(settings.http_connect_timeout, settings.http_read_timeout)
     tokens = _token_source(system, account_id, settings, database_url)
     if system == "hubspot":
         caller = VendorCaller(

@@ -78,12 +78,20 @@ def quickbooks_limits(
 
 
 _BUILDERS = {"hubspot": hubspot_limits, "quickbooks": quickbooks_limits}
+# A public OAuth app gets its own burst of 110 per 10 s per installing portal and no daily
+# cap (the daily cap belongs to private apps); QBO limits do not depend on the token kind.
+_KIND_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("hubspot", "oauth"): {"burst_per_10s": 110, "daily": None},
+}
 
 
-def limits_for(system: str, overrides: Mapping[str, Any] | None = None) -> Limits:
-    """The vendor defaults with an account's overrides (keyword names of the builder,
-    plus ``lease_seconds``); unknown names are refused so a typo never goes unnoticed."""
-    overrides = dict(overrides or {})
+def limits_for(
+    system: str, overrides: Mapping[str, Any] | None = None, *, kind: str | None = None
+) -> Limits:
+    """The vendor defaults for this credential ``kind`` with an account's overrides
+    (keyword names of the builder, plus ``lease_seconds``); unknown names are refused so a
+    typo never goes unnoticed."""
+    overrides = {**_KIND_DEFAULTS.get((system, kind or ""), {}), **(overrides or {})}
     lease = overrides.pop("lease_seconds", None)
     try:
         limits = _BUILDERS[system](**overrides)
