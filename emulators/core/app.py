@@ -74,6 +74,9 @@ async def _vendor_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         status = exc.status
         raise
+    except Exception:
+        status = 500  # a bug in a handler: aiohttp answers 500, the ledger says so too
+        raise
     finally:
         query, kept = emulator.vendor.redact(request, query_dict(request.query.items()), body)
         emulator.ledger.record(

@@ -44,7 +44,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
     @read
     async def list_page(request: web.Request, portal: Portal) -> web.StreamResponse:
         raw = request.query.get("limit", "10")
-        if not raw.isdigit():
+        if not raw.isdigit() or int(raw) < 1:
             raise validation_error(f"limit must be a positive integer, got {raw}")
         limit, cap = int(raw), int(hub.knob("list_max_limit"))
         if limit > cap:
