@@ -100,9 +100,10 @@ def browser() -> Iterator[object]:
         "--window-size=1400,1000",
     ):
         options.add_argument(arg)
-    # Never let Selenium Manager look for (or download) a driver or a browser.
-    os.environ["SE_OFFLINE"] = "true"
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    with pytest.MonkeyPatch.context() as patch:
+        # Never let Selenium Manager look for (or download) a driver or a browser.
+        patch.setenv("SE_OFFLINE", "true")
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver

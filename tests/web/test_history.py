@@ -103,6 +103,21 @@ def test_sku_search_is_exact_and_case_sensitive_or_a_literal_prefix(
     assert skus(" WIDGET-1", "exact") == []
 
 
+def test_what_vendors_send_is_shown_as_text_never_as_markup(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = make_account(web_database)
+    evil = '<script>alert("x")</script>'
+    add_history(
+        web_database, account, sku=evil, status="failed", error_code="x", error_message=evil
+    )
+    listing = client.get(f"/products?account={account.id}").get_data(as_text=True)
+    detail = client.get("/product", query_string={"account": account.id, "sku": evil}).text
+    for html in (listing, detail):
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+
+
 def test_bad_filters_explain_themselves(client: FlaskClient, user: str) -> None:
     for query in ("status=exploded", "action=nope", "match=fuzzy", "account=abc", "run=x"):
         response = client.get(f"/products?{query}")
