@@ -303,3 +303,19 @@ def test_both_catalogs_implement_the_port(qbo: QboWorld) -> None:
         "writable_fields",
     ):
         assert callable(getattr(HubSpotCatalog, name))
+
+
+def test_26_query_fallback_and_iter_all_page_completely(
+    qbo: QboWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers.catalog.quickbooks import query
+
+    monkeypatch.setattr(query, "PAGE", 2)  # stands in for MAXRESULTS 1000
+    ids = {qbo.add_item(Name=f"Page {n}", Sku=f"PG-{n}")["Id"] for n in range(5)}
+    catalog = qbo.catalog()
+    since = qbo.admin.last_seq()
+    old_start = NOW(UTC) - timedelta(days=40)
+    changes = list(catalog.changed_between(old_start, NOW(UTC) + timedelta(seconds=2)))
+    assert {c.id for c in changes} == ids and len(changes) == 5
+    assert {r.id for r in catalog.iter_all()} == ids
+    assert all("MAXRESULTS 2" in e["body"] for e in qbo.ledger(since))

@@ -29,14 +29,14 @@ def select_items(
     *,
     order: str | None = None,
     start: int = 1,
-    page: int = PAGE,
+    page: int | None = None,
 ) -> str:
     text = "SELECT * FROM Item"
     if conditions:
         text += " WHERE " + " AND ".join(conditions)
     if order:
         text += f" ORDERBY {order}"
-    return text + f" STARTPOSITION {start} MAXRESULTS {page}"
+    return text + f" STARTPOSITION {start} MAXRESULTS {page or PAGE}"
 
 
 def by_sku(sku: str, *, include_inactive: bool) -> str:
