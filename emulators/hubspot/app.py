@@ -71,6 +71,8 @@ class HubSpot(Vendor):
         return portal, self.credentials.private_token(portal_id, token).value
 
     def knob(self, name: str) -> Any:
+        """A knob's current value; its default while the emulator is still being built
+        (portals are made before the core has created the knobs)."""
         emulator = getattr(self, "emulator", None)
         if emulator is None or not hasattr(emulator, "knobs"):
             return knob_rules.DEFAULTS[name]

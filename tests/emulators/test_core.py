@@ -259,3 +259,13 @@ def test_thread_runner_picks_a_free_port_and_stops() -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get(handle.url + "/v1/things", timeout=1)
     handle.stop()  # idempotent
+
+
+def test_stop_does_not_wait_for_a_hung_request() -> None:
+    handle = start_in_thread(build_app(Counter()))
+    handle.admin().add_fault("hang", "/v1/things", seconds=30)
+    with pytest.raises(requests.Timeout):
+        requests.get(handle.url + "/v1/things", timeout=0.2)
+    started = time.perf_counter()
+    handle.stop()
+    assert time.perf_counter() - started < 5
