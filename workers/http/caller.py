@@ -99,7 +99,7 @@ class VendorCaller:
     def _spread_wait(self, error: SyncError) -> None:
         seconds: float | None = None
         if isinstance(error, ParkedError) and error.until is not None:
-            if error.status in _ACCOUNT_WIDE or error.status is None:
+            if error.status in _ACCOUNT_WIDE:  # a 401 park is this token's, not everyone's
                 seconds = (error.until - datetime.now(UTC)).total_seconds()
         elif isinstance(error, RetryableError) and error.status in _ACCOUNT_WIDE:
             seconds = error.retry_after
