@@ -116,9 +116,10 @@ def _private_token(from_stdin: bool) -> Secret:
 
 def _check_private_token(token: Secret, config: Settings) -> None:
     """One cheap read with the token, so a typo fails here and not in the first sync."""
-    url = f"{config.hubspot_api_base.rstrip('/')}/crm/v3/properties/products/hs_sku"
+    url = f"{config.hubspot_api_base.rstrip('/')}/crm/v3/objects/products"
     timeouts = Timeouts(config.http_connect_timeout, config.http_read_timeout)
-    error = hubspot_error(send("hubspot", "GET", url, timeouts=timeouts, auth=bearer(token)))
+    answer = send("hubspot", "GET", url, timeouts=timeouts, auth=bearer(token), params={"limit": 1})
+    error = hubspot_error(answer)
     if error is not None:
         raise click.ClickException(f"HubSpot did not accept the token: {error.message}")
 

@@ -345,3 +345,19 @@ def test_14_rate_limit_headers_at_zero_pause_the_whole_portal(hub: HubWorld) -> 
         assert last["status"] == 404
     finally:
         hub.admin.set_knobs(rate_limit_scale=1.0)
+
+
+def test_refused_property_definitions_fall_back_to_search_for_skus(hub: HubWorld) -> None:
+    hub.admin.add_fault(
+        "status",
+        path="/crm/v3/properties/products/hs_sku$",
+        status=403,
+        body={
+            "status": "error",
+            "message": "missing scopes",
+            "correlationId": "c",
+            "category": "MISSING_SCOPES",
+        },
+    )
+    wanted = hub.add_product(name="S", hs_sku="SCOPE-1")
+    assert [r.id for r in hub.catalog().find_by_sku("SCOPE-1")] == [wanted["id"]]

@@ -57,7 +57,15 @@ def forget_all() -> None:
 
 def sku_is_unique(caller: VendorCaller, schema: PortalSchema) -> bool:
     if schema.sku_unique is None:
-        body = json_or_transient(caller.call("GET", f"{PROPERTIES}/{SKU}"), "hubspot")
+        try:
+            body = json_or_transient(caller.call("GET", f"{PROPERTIES}/{SKU}"), "hubspot")
+        except AuthRefused:
+            # Reading property definitions needs a schema scope the app may lack; search
+            # works whether or not hs_sku is unique, so fall back to it.
+            log.warning(
+                "HubSpot refused reading the hs_sku definition (403); SKU lookups use search"
+            )
+            body = {}
         schema.sku_unique = bool(body.get("hasUniqueValue"))
     return schema.sku_unique
 
