@@ -175,6 +175,16 @@ def test_12_search_stays_within_5_per_second(hub: HubWorld) -> None:
     assert datetime.now(UTC) - started >= timedelta(seconds=1)
 
 
+def _forbid(hub: HubWorld, path: str) -> None:
+    body = {
+        "status": "error",
+        "message": "missing scopes",
+        "correlationId": "c",
+        "category": "MISSING_SCOPES",
+    }
+    hub.admin.add_fault("status", path=path, status=403, body=body)
+
+
 def _hubspot_429(hub: HubWorld, policy: str, message: str) -> None:
     body = {
         "status": "error",
@@ -307,17 +317,7 @@ def test_lost_create_response_replays_to_the_same_product(hub: HubWorld) -> None
 def test_refused_custom_property_falls_back_to_plain_create(
     hub: HubWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    hub.admin.add_fault(
-        "status",
-        path="/crm/v3/properties/products/productsync_write_id",
-        status=403,
-        body={
-            "status": "error",
-            "message": "missing scopes",
-            "correlationId": "c",
-            "category": "MISSING_SCOPES",
-        },
-    )
+    _forbid(hub, "/crm/v3/properties/products/productsync_write_id")
     record = hub.catalog().create({"name": "Plain", "hs_sku": "P-1"}, request_id="plain")
     assert record.sku == "P-1"
     assert [e["path"] for e in hub.ledger(kind="write")] == ["/crm/v3/objects/products"]
@@ -348,16 +348,6 @@ def test_14_rate_limit_headers_at_zero_pause_the_whole_portal(hub: HubWorld) -> 
 
 
 def test_refused_property_definitions_fall_back_to_search_for_skus(hub: HubWorld) -> None:
-    hub.admin.add_fault(
-        "status",
-        path="/crm/v3/properties/products/hs_sku$",
-        status=403,
-        body={
-            "status": "error",
-            "message": "missing scopes",
-            "correlationId": "c",
-            "category": "MISSING_SCOPES",
-        },
-    )
+    _forbid(hub, "/crm/v3/properties/products/hs_sku$")
     wanted = hub.add_product(name="S", hs_sku="SCOPE-1")
     assert [r.id for r in hub.catalog().find_by_sku("SCOPE-1")] == [wanted["id"]]
