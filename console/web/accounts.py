@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -14,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug import Response
 from werkzeug.datastructures import MultiDict
 
 from console.views import direction_label

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, redirect, url_for
+from flask import Flask, redirect, url_for
+from werkzeug import Response
 
 from console.output import duration
 from console.views import direction_label

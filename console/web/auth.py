@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     current_app,
     jsonify,
@@ -30,6 +29,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug import Response
 
 from console.web import csrf
 from workers.settings import Settings

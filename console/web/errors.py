@@ -6,9 +6,10 @@ import logging
 
 import redis
 import sqlalchemy.exc
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from kombu.exceptions import OperationalError as BrokerUnavailable
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug import Response
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def _render(status: int, title: str, message: str) -> tuple[Response | str, int]
 
 def handle_http(exc: HTTPException) -> tuple[Response | str, int]:
     status = exc.code or 500
-    default = type(exc).description
+    default: str | None = getattr(type(exc), "description", None)
     description = exc.description if exc.description != default else None
     message = description or ADVICE.get(status, default or "")
     return _render(status, exc.name, message)
@@ -50,7 +51,7 @@ def handle_http(exc: HTTPException) -> tuple[Response | str, int]:
 def handle_unexpected(exc: Exception) -> tuple[Response | str, int]:
     # Logged with the traceback for the operator; the page shows only the advice.
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return _render(500, InternalServerError.name, ADVICE[500])
+    return _render(500, "Internal Server Error", ADVICE[500])
 
 
 def handle_unavailable(exc: Exception) -> tuple[Response | str, int]:

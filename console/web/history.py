@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug import Response
 from werkzeug.datastructures import MultiDict
 
 from console.web import actions, queries
@@ -83,7 +84,9 @@ def _filter_args(flt: queries.HistoryFilter) -> dict[str, str]:
     return {k: v for k, v in args.items() if v}
 
 
-def _links(account: Account, hubspot_id: str | None, quickbooks_id: str | None) -> dict:  # type: ignore[type-arg]
+def _links(
+    account: Account, hubspot_id: str | None, quickbooks_id: str | None
+) -> dict[str, str | None]:
     """Vendor web-app links for both ids (None when not talking to the real vendor)."""
     s = settings()
     return {

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from werkzeug import Response
 
 from console.web import actions, queries
 from console.web.state import account_or_404, db, settings

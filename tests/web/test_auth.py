@@ -185,3 +185,19 @@ def test_pages_carry_security_headers(client: FlaskClient, user: str) -> None:
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unexpected_errors_show_advice_never_a_traceback(app: Flask, client: FlaskClient) -> None:
+    def explode() -> str:
+        raise RuntimeError("internal detail with a password=hunter2")
+
+    app.add_url_rule("/explode", "explode", explode)
+    login(client)
+    response = client.get("/explode")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "try again" in html
+    assert "hunter2" not in html and "Traceback" not in html
+    wrong_method = client.get("/product/retry")
+    assert wrong_method.status_code == 405
+    assert "Use the buttons on the pages" in wrong_method.get_data(as_text=True)
