@@ -44,12 +44,12 @@ class Settings:
     # Vendor endpoints. Defaults are the emulators started by `productsync run`.
     hubspot_api_base: str = "http://127.0.0.1:8801"
     hubspot_token_url: str = ""  # empty: <hubspot_api_base>/oauth/v1/token
-    hubspot_authorize_url: str = "https://app.hubspot.com/oauth/authorize"
+    hubspot_authorize_url: str = ""  # empty: HubSpot's for the real API, else the emulator's
     hubspot_client_id: str = ""
     hubspot_client_secret: Secret = field(default_factory=lambda: Secret(""))
     quickbooks_api_base: str = "http://127.0.0.1:8802"
     quickbooks_token_url: str = ""  # empty: <quickbooks_api_base>/oauth2/v1/tokens/bearer
-    quickbooks_authorize_url: str = "https://appcenter.intuit.com/connect/oauth2"
+    quickbooks_authorize_url: str = ""  # empty: Intuit's for the real API, else the emulator's
     quickbooks_client_id: str = ""
     quickbooks_client_secret: Secret = field(default_factory=lambda: Secret(""))
     quickbooks_minor_version: int = 75
@@ -100,6 +100,24 @@ class Settings:
         if base in (QUICKBOOKS_PRODUCTION, QUICKBOOKS_SANDBOX):
             return "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
         return f"{base}/oauth2/v1/tokens/bearer"
+
+    @property
+    def effective_hubspot_authorize_url(self) -> str:
+        if self.hubspot_authorize_url:
+            return self.hubspot_authorize_url
+        base = self.hubspot_api_base.rstrip("/")
+        if base == HUBSPOT_PRODUCTION:
+            return "https://app.hubspot.com/oauth/authorize"
+        return f"{base}/oauth/authorize"
+
+    @property
+    def effective_quickbooks_authorize_url(self) -> str:
+        if self.quickbooks_authorize_url:
+            return self.quickbooks_authorize_url
+        base = self.quickbooks_api_base.rstrip("/")
+        if base in (QUICKBOOKS_PRODUCTION, QUICKBOOKS_SANDBOX):
+            return "https://appcenter.intuit.com/connect/oauth2"
+        return f"{base}/connect/oauth2"
 
     @property
     def effective_encryption_key(self) -> Secret:

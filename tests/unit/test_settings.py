@@ -20,6 +20,20 @@ def test_real_vendor_is_configuration_only() -> None:
     )
 
 
+def test_authorize_urls_follow_the_api_base() -> None:
+    s = Settings.from_env({})
+    assert s.effective_hubspot_authorize_url == "http://127.0.0.1:8801/oauth/authorize"
+    assert s.effective_quickbooks_authorize_url == "http://127.0.0.1:8802/connect/oauth2"
+    real = Settings.from_env(
+        {
+            "PRODUCTSYNC_HUBSPOT_API_BASE": "https://api.hubapi.com",
+            "PRODUCTSYNC_QUICKBOOKS_API_BASE": "https://sandbox-quickbooks.api.intuit.com",
+        }
+    )
+    assert real.effective_hubspot_authorize_url == "https://app.hubspot.com/oauth/authorize"
+    assert real.effective_quickbooks_authorize_url == "https://appcenter.intuit.com/connect/oauth2"
+
+
 def test_production_refuses_to_start_without_encryption_key() -> None:
     with pytest.raises(ConfigError, match="PRODUCTSYNC_ENCRYPTION_KEY is required"):
         Settings.from_env({"PRODUCTSYNC_ENVIRONMENT": "production"})

@@ -32,9 +32,9 @@ def new_state() -> str:
 
 def authorization_url(system: str, settings: Settings, state: str) -> str:
     if system == "hubspot":
-        base, client_id = settings.hubspot_authorize_url, settings.hubspot_client_id
+        base, client_id = settings.effective_hubspot_authorize_url, settings.hubspot_client_id
     else:
-        base, client_id = settings.quickbooks_authorize_url, settings.quickbooks_client_id
+        base, client_id = settings.effective_quickbooks_authorize_url, settings.quickbooks_client_id
     if not client_id:
         raise AuthRefused(
             f"PRODUCTSYNC_{system.upper()}_CLIENT_ID is not set; register the app with the "
