@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from console.output import account_named, account_option, session, settings
 from workers.auth import CredentialStore, TokenCipher, TokenGrant, exchange_code
 from workers.auth.authorize import CallbackServer, authorization_url, new_state
-from workers.http import Timeouts, bearer, hubspot_error, send
+from workers.errors import SyncError
+from workers.http import Timeouts, bearer, hubspot_error, parse_body, send
 from workers.secret import Secret
 from workers.settings import Settings
 
@@ -57,8 +59,15 @@ def hubspot(account_name: str, token_stdin: bool, oauth: bool, timeout: float) -
     else:
         grant, kind = TokenGrant(_private_token(token_stdin), None, None, None), "private_app"
         _check_private_token(grant.access_token, config)
-    account_id, portal = _remember(account_name, "hubspot", portal)
-    _store(config, account_id, "hubspot", kind, grant)
+    details = portal_details(grant.access_token, config)
+    account_id, portal = _remember(account_name, "hubspot", portal or details.get("portalId"))
+    time_zone = details.get("timeZone")
+    _store(config, account_id, "hubspot", kind, grant, time_zone=time_zone)
+    if not time_zone:
+        click.echo(
+            "note: the portal's time zone is unknown; its daily API limit is assumed to "
+            "reset at midnight UTC"
+        )
     how = "OAuth" if oauth else "private-app token"
     click.echo(
         f"connected account {account_name!r} to HubSpot portal {portal} ({how}); "
@@ -124,6 +133,28 @@ def _check_private_token(token: Secret, config: Settings) -> None:
         raise click.ClickException(f"HubSpot did not accept the token: {error.message}")
 
 
+def portal_details(token: Secret, config: Settings) -> dict[str, str]:
+    """``portalId`` and ``timeZone`` from HubSpot's account-info API; empty when the
+    portal does not answer it (older apps lack the scope; the emulators lack the API).
+    The time zone decides when the portal's daily limit resets."""
+    url = f"{config.hubspot_api_base.rstrip('/')}/account-info/v3/details"
+    timeouts = Timeouts(config.http_connect_timeout, config.http_read_timeout)
+    try:
+        answer = send("hubspot", "GET", url, timeouts=timeouts, auth=bearer(token))
+    except SyncError:
+        return {}
+    body = parse_body(answer) if answer.status_code == 200 else None
+    if not isinstance(body, dict):
+        return {}
+    found = {key: str(body[key]) for key in ("portalId", "timeZone") if body.get(key)}
+    if "timeZone" in found:
+        try:
+            ZoneInfo(found["timeZone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            del found["timeZone"]
+    return found
+
+
 def _remember(account_name: str, system: str, vendor_id: str | None) -> tuple[int, str]:
     """The account id and vendor account id; records the vendor id the flow revealed."""
     with session() as db:
@@ -146,6 +177,14 @@ def _remember(account_name: str, system: str, vendor_id: str | None) -> tuple[in
         return account.id, known
 
 
-def _store(config: Settings, account_id: int, system: str, kind: str, grant: TokenGrant) -> None:
+def _store(
+    config: Settings,
+    account_id: int,
+    system: str,
+    kind: str,
+    grant: TokenGrant,
+    *,
+    time_zone: str | None = None,
+) -> None:
     store = CredentialStore(config.database_url, TokenCipher(config.effective_encryption_key))
-    store.save(account_id, system, kind, grant)
+    store.save(account_id, system, kind, grant, time_zone=time_zone)

@@ -189,3 +189,13 @@ def test_no_token_or_secret_in_logs_or_errors(
     text = caplog.text + " ".join(repr(e) + str(e.as_record()) for e in errors)
     for secret in secrets:
         assert secret not in text
+
+
+def test_reconnect_keeps_a_known_time_zone_and_resets_status(qbo: QboWorld) -> None:
+    store = CredentialStore(qbo.database_url, TokenCipher(qbo.settings.effective_encryption_key))
+    grant = oauth.TokenGrant(Secret("a"), Secret("r"), None, None)
+    store.save(qbo.account_id, "quickbooks", "oauth", grant, time_zone="Europe/Berlin")
+    store.mark_needs_reauth(qbo.account_id, "quickbooks", "test")
+    store.save(qbo.account_id, "quickbooks", "oauth", grant)
+    row = _credential(qbo)
+    assert (row.time_zone, row.status, row.version) == ("Europe/Berlin", "ok", 3)

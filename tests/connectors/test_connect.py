@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -179,3 +181,47 @@ def test_connect_hubspot_without_a_token_says_how(monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(cli, ["connect", "hubspot", "--account", "any"])
     assert result.exit_code == 1
     assert "--token-stdin" in result.output and "PRODUCTSYNC_HUBSPOT_TOKEN" in result.output
+
+
+class _AccountInfo(BaseHTTPRequestHandler):
+    answers: dict[str, tuple[int, bytes]] = {}
+
+    def do_GET(self) -> None:
+        status, body = self.answers.get(self.headers["Authorization"], (404, b""))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            (200, b'{"portalId": 62515, "timeZone": "America/New_York"}'),
+            {"portalId": "62515", "timeZone": "America/New_York"},
+        ),
+        ((200, b'{"portalId": 62515, "timeZone": "Mars/Olympus"}'), {"portalId": "62515"}),
+        ((404, b"<html>no</html>"), {}),
+        ((403, b'{"category": "MISSING_SCOPES"}'), {}),
+    ],
+)
+def test_portal_details_are_best_effort(
+    answer: tuple[int, bytes], expected: dict[str, str]
+) -> None:
+    from console.commands.connect import portal_details
+    from workers.secret import Secret
+
+    _AccountInfo.answers = {"Bearer tok": answer}
+    server = HTTPServer(("127.0.0.1", 0), _AccountInfo)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert portal_details(Secret("tok"), make_settings(hubspot_api_base=url)) == expected
+    finally:
+        thread.join(5)
+        server.server_close()

@@ -56,9 +56,18 @@ class CredentialStore:
             row = session.execute(_row(account_id, system)).scalar_one_or_none()
             return self._state(row, system)
 
-    def save(self, account_id: int, system: str, kind: str, grant: TokenGrant) -> None:
-        """Store new tokens (connect flow): status back to ok, version bumped."""
-        values = {
+    def save(
+        self,
+        account_id: int,
+        system: str,
+        kind: str,
+        grant: TokenGrant,
+        *,
+        time_zone: str | None = None,
+    ) -> None:
+        """Store new tokens (connect flow): status back to ok, version bumped. A known
+        ``time_zone`` of the vendor account is recorded too (else the stored one stays)."""
+        values: dict[str, Any] = {
             "account_id": account_id,
             "system": system,
             "kind": kind,
@@ -76,6 +85,8 @@ class CredentialStore:
             "created_at": datetime.now(UTC),
             "updated_at": datetime.now(UTC),
         }
+        if time_zone:
+            values["time_zone"] = time_zone
         statement = insert(Credential).values(**values)
         update = {
             k: statement.excluded[k]
