@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from werkzeug import Response
 
+from console.views import active_runs
 from console.web import actions, queries
 from console.web.state import account_or_404, db, settings
-from models import Account, SyncRun
+from models import Account, SyncRun, utcnow
 
 bp = Blueprint("runs", __name__)
+
+
+# A full sync still going after this long is not one a second click should wait for
+# (its jobs end on their own; a new run simply finds most products unchanged).
+ACTIVE_RUN_BLOCKS_FOR = timedelta(hours=6)
 
 
 @bp.post("/accounts/<int:account_id>/full-sync")
 def start(account_id: int) -> Response:
     with db() as session:
         account_or_404(session, account_id)
+        recent = [
+            run
+            for run in active_runs(session, account_id)
+            if run.started_at > utcnow() - ACTIVE_RUN_BLOCKS_FOR
+        ]
+    if recent:
+        # A double click, or a second operator: show the run that is going instead.
+        flash("A full sync of this account is already running; here is its progress.", "ok")
+        return redirect(url_for("runs.show", run_id=recent[-1].id))
     try:
         run_id = actions.start_full_sync(settings(), account_id)
     except actions.QueueUnavailable as exc:

@@ -49,6 +49,25 @@ def test_full_sync_button_creates_a_run_and_announces_only_its_id(
     ]
 
 
+def test_a_second_click_shows_the_running_full_sync_instead_of_starting_another(
+    client: FlaskClient, user: str, web_database: str, broker: redis.Redis
+) -> None:
+    account = make_account(web_database)
+    first = client.post(f"/accounts/{account.id}/full-sync", data={"csrf_token": user})
+    second = client.post(f"/accounts/{account.id}/full-sync", data={"csrf_token": user})
+    assert second.headers["Location"] == first.headers["Location"]
+    assert broker.llen("bulk") == 1
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "already running" in page
+    # A finished run does not block the next one.
+    with session_scope(web_database) as session:
+        for run in session.scalars(select(SyncRun).where(SyncRun.account_id == account.id)):
+            run.status = "finished"
+    third = client.post(f"/accounts/{account.id}/full-sync", data={"csrf_token": user})
+    assert third.headers["Location"] != first.headers["Location"]
+    assert broker.llen("bulk") == 2
+
+
 def test_full_sync_without_a_token_starts_nothing(
     client: FlaskClient, user: str, web_database: str, broker: redis.Redis
 ) -> None:
