@@ -62,7 +62,7 @@ def hubspot(account_name: str, token_stdin: bool, oauth: bool, timeout: float) -
     details = portal_details(grant.access_token, config)
     account_id, portal = _remember(account_name, "hubspot", portal or details.get("portalId"))
     time_zone = details.get("timeZone")
-    _store(config, account_id, "hubspot", kind, grant, time_zone=time_zone)
+    _store(config).save(account_id, "hubspot", kind, grant, time_zone=time_zone)
     if not time_zone:
         click.echo(
             "note: the portal's time zone is unknown; its daily API limit is assumed to "
@@ -87,7 +87,7 @@ def quickbooks(account_name: str, timeout: float) -> None:
     if not realm:
         raise click.ClickException("QuickBooks did not say which company was connected")
     account_id, realm = _remember(account_name, "quickbooks", realm)
-    _store(config, account_id, "quickbooks", "oauth", grant)
+    _store(config).save(account_id, "quickbooks", "oauth", grant)
     click.echo(
         f"connected account {account_name!r} to QuickBooks company {realm}; "
         "the tokens are stored encrypted"
@@ -177,14 +177,5 @@ def _remember(account_name: str, system: str, vendor_id: str | None) -> tuple[in
         return account.id, known
 
 
-def _store(
-    config: Settings,
-    account_id: int,
-    system: str,
-    kind: str,
-    grant: TokenGrant,
-    *,
-    time_zone: str | None = None,
-) -> None:
-    store = CredentialStore(config.database_url, TokenCipher(config.effective_encryption_key))
-    store.save(account_id, system, kind, grant, time_zone=time_zone)
+def _store(config: Settings) -> CredentialStore:
+    return CredentialStore(config.database_url, TokenCipher(config.effective_encryption_key))
