@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 
 import redis
 
@@ -11,19 +12,30 @@ from workers.catalog.port import Catalog, System
 from workers.engine import SyncContext
 from workers.settings import Settings, get_settings
 
+CATALOG_REUSE_SECONDS = 30.0
+
 
 def build_context(settings: Settings) -> SyncContext:
     """An engine context on the real connectors, configured by ``settings`` alone."""
     client = redis.Redis.from_url(settings.redis_url)
+    built: dict[tuple[str, int], tuple[float, Catalog]] = {}
 
     def catalogs(system: System, account_id: int) -> Catalog:
-        return catalog_for(
+        # Building a catalog reads the account and its credential; reuse it for a little
+        # while (tokens and rate budgets live elsewhere, so nothing stale is kept long).
+        now = time.monotonic()
+        cached = built.get((system, account_id))
+        if cached is not None and now - cached[0] < CATALOG_REUSE_SECONDS:
+            return cached[1]
+        catalog = catalog_for(
             system,
             account_id,
             settings=settings,
             database_url=settings.database_url,
             redis_client=client,
         )
+        built[(system, account_id)] = (now, catalog)
+        return catalog
 
     return SyncContext(
         settings=settings, database_url=settings.database_url, redis=client, catalogs=catalogs

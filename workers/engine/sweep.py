@@ -9,7 +9,11 @@ work instead of doubling it):
   kills its worker every time stops here), with a history row;
 - parked jobs whose time has come become pending;
 - pending jobs that are due and whose message is overdue by a whole lease (a lost publish,
-  a flushed Redis) are announced again.
+  a flushed Redis) are announced again, unless their queue is visibly being worked
+  through (a worker claimed a job from it within the last lease): a deep backlog is not
+  a lost message, and re-announcing thousands of queued jobs every lease would only
+  feed the workers duplicates. A message lost while its queue is busy is announced once
+  the queue drains.
 
 Re-announcing is always safe: the claim absorbs duplicates.
 """
@@ -27,6 +31,8 @@ from workers.engine.context import Dispatch, SyncContext
 from workers.engine.outcomes import close_job
 
 BATCH = 2000
+QUEUES = ("sync", "bulk")
+ACTIVE_KEY = "productsync:queue-busy:"
 
 
 def sweep(ctx: SyncContext) -> list[Dispatch]:
@@ -43,6 +49,7 @@ def sweep(ctx: SyncContext) -> list[Dispatch]:
                     and_(Job.status == "parked", Job.next_attempt_at <= now),
                     and_(
                         Job.status == "pending",
+                        Job.queue.not_in(busy_queues(ctx)),
                         Job.next_attempt_at <= now,
                         or_(Job.enqueued_at.is_(None), Job.enqueued_at <= overdue),
                     ),
@@ -65,6 +72,15 @@ def sweep(ctx: SyncContext) -> list[Dispatch]:
             job.next_attempt_at = min(job.next_attempt_at, now)
             announce.append(Dispatch(job.id, job.queue))
     return announce
+
+
+def mark_queue_busy(ctx: SyncContext, queue: str) -> None:
+    """Called on every claim: the queue's messages are flowing (expires after a lease)."""
+    ctx.redis.set(ACTIVE_KEY + queue, 1, px=int(ctx.settings.job_lease_seconds * 1000))
+
+
+def busy_queues(ctx: SyncContext) -> list[str]:
+    return [q for q in QUEUES if ctx.redis.exists(ACTIVE_KEY + q)]
 
 
 def _exhaust(session: Session, job: Job) -> None:

@@ -30,15 +30,17 @@ from typing import Any
 
 from models import Account, Job, utcnow
 from models.db import session_scope
-from workers.catalog.port import Catalog, Direction, Record, destination_of, source_of
+from workers.catalog.port import Catalog, Direction, Record, destination_of
 from workers.engine import jobs
 from workers.engine.account_view import load_mappings
 from workers.engine.backoff import backoff_delay, should_park
 from workers.engine.conflicts import duplicate_sku, label
 from workers.engine.context import SyncContext
+from workers.engine.guards import Skip, check_still_current
 from workers.engine.links import link_for, save_link
 from workers.engine.locks import sku_lock
 from workers.engine.outcomes import Attempt, record_attempt
+from workers.engine.sweep import mark_queue_busy
 from workers.engine.upsert import LeaseLost, Upsert, Written
 from workers.errors import (
     DataError,
@@ -49,17 +51,19 @@ from workers.errors import (
     TerminalError,
     TransientError,
 )
-from workers.mapping import fingerprint, map_product
+from workers.mapping import FieldMapping, fingerprint, map_product
 
 log = logging.getLogger(__name__)
 
 LOCK_BUSY_RETRY_SECONDS = 1.0
 
 
-class _Skip(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.error = SyncError(message, code=code)
+@dataclass(frozen=True)
+class _Claimed:
+    job: Job
+    account: Account
+    mappings: tuple[FieldMapping, ...]
+    link_target: str | None  # the linked destination id, if any
 
 
 @dataclass(frozen=True)
@@ -72,21 +76,20 @@ class SyncResult:
 
 def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
     owner = f"{ctx.worker_id}:{uuid.uuid4().hex[:8]}"
-    settings = ctx.settings
-    with session_scope(ctx.database_url) as session:
-        job = jobs.claim(session, job_id, owner=owner, lease_seconds=settings.job_lease_seconds)
-        account = session.get(Account, job.account_id) if job else None
-    if job is None or account is None:
+    claimed = _claim(ctx, job_id, owner)
+    if claimed is None:
         return SyncResult("duplicate")
-    attempt = Attempt(job=job, direction=account.direction)
+    job = claimed.job
+    mark_queue_busy(ctx, job.queue)
+    attempt = Attempt(job=job, direction=claimed.account.direction)
     attempt.set_id(job.source_system, job.source_id)
-    if job.attempts > settings.max_attempts:
+    if job.attempts > ctx.settings.max_attempts:
         return _finish(ctx, attempt, owner, "failed", exhausted_error(job))
     try:
-        written, link_args = _attempt(ctx, account, attempt, owner)
+        written, link_args = _attempt(ctx, claimed, attempt, owner)
     except LeaseLost:
         return SyncResult("lease_lost")
-    except _Skip as skip:
+    except Skip as skip:
         return _finish(ctx, attempt, owner, "skipped", skip.error)
     except TerminalError as err:
         return _finish(ctx, attempt, owner, "failed", err)
@@ -105,27 +108,42 @@ def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
     return SyncResult(written.action)
 
 
+def _claim(ctx: SyncContext, job_id: int, owner: str) -> _Claimed | None:
+    """The claim and everything the attempt reads from Postgres, in one transaction."""
+    with session_scope(ctx.database_url) as session:
+        job = jobs.claim(session, job_id, owner=owner, lease_seconds=ctx.settings.job_lease_seconds)
+        if job is None:
+            return None
+        account = session.get(Account, job.account_id)
+        if account is None:
+            return None
+        destination = destination_of(account.direction)  # type: ignore[arg-type]
+        link = link_for(session, account.id, job.source_system, job.source_id)  # type: ignore[arg-type]
+        return _Claimed(
+            job=job,
+            account=account,
+            mappings=load_mappings(session, account.id),
+            link_target=_linked_id(link, destination) if link else None,
+        )
+
+
 def _attempt(
-    ctx: SyncContext, account: Account, attempt: Attempt, owner: str
+    ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str
 ) -> tuple[Written, dict[str, Any] | None]:
-    job = attempt.job
+    job, account = claimed.job, claimed.account
     direction: Direction = account.direction  # type: ignore[assignment]
-    _check_still_current(account, job)
+    check_still_current(account, job)
     source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
     destination = ctx.catalogs(destination_of(direction), account.id)
     current = source.get(job.source_id)
     if current is None or not current.active:
-        raise _Skip(
+        raise Skip(
             "source_archived",
             f"{label(job.source_system)} product {job.source_id} is archived or inactive; "
             "archiving is not synced, the destination product is left as it is.",
         )
     attempt.sku = current.sku  # as stored, so a refused product is findable by SKU
-    with session_scope(ctx.database_url) as session:
-        mappings = load_mappings(session, account.id)
-        link = link_for(session, account.id, source.system, current.id)
-        link_target = _linked_id(link, destination.system) if link else None
-    mapped = map_product(current, mappings, direction)
+    mapped = map_product(current, claimed.mappings, direction)
     attempt.sku = mapped.sku
     attempt.notes.extend(mapped.notes)
     if job.reason != "full_sync":  # a full sync checks the whole catalog while listing it
@@ -136,13 +154,7 @@ def _attempt(
             "Another worker is syncing this SKU right now.", retry_after=LOCK_BUSY_RETRY_SECONDS
         )
     try:
-        with session_scope(ctx.database_url) as session:
-            # Re-read under the lock: a direction switch since the claim must win.
-            fresh = session.get(Account, account.id)
-            if fresh is None:
-                raise _Skip("account_deleted", "The account no longer exists.")
-            _check_still_current(fresh, job)
-        target = destination.get(link_target) if link_target else None
+        target = destination.get(claimed.link_target) if claimed.link_target else None
         upsert = Upsert(
             settings=ctx.settings,
             database_url=ctx.database_url,
@@ -169,17 +181,6 @@ def _attempt(
         "fingerprint": fingerprint(mapped),
         "written": written.action != "unchanged",
     }
-
-
-def _check_still_current(account: Account, job: Job) -> None:
-    if source_of(account.direction) != job.source_system:  # type: ignore[arg-type]
-        raise _Skip(
-            "direction_changed",
-            f"The account now syncs {account.direction.replace('_', ' ')}; this change in "
-            f"{label(job.source_system)} belongs to the previous direction and is not applied.",
-        )
-    if not account.enabled:
-        raise _Skip("account_disabled", "The account is disabled; nothing was written.")
 
 
 def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:

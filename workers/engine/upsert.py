@@ -18,6 +18,7 @@ from workers.catalog.port import Catalog, Direction, Record, source_of
 from workers.engine import jobs
 from workers.engine.account_view import item_defaults
 from workers.engine.conflicts import duplicate_sku, label
+from workers.engine.guards import check_still_current
 from workers.engine.links import link_for, unlink
 from workers.engine.locks import RedisLock
 from workers.engine.outcomes import Action, Attempt, jsonable
@@ -120,10 +121,7 @@ class Upsert:
         )
         fields = creation_fields(mapped, self.direction, defaults)
         job = self.attempt.job
-        with session_scope(self.database_url) as session:
-            if not jobs.mark_write_started(session, job.id, owner=self.owner):
-                raise LeaseLost()
-        self._check_lock()
+        self._before_write(create=True)
         try:
             record = self.destination.create(fields, request_id=job.request_id)
         except DuplicateName as err:
@@ -137,7 +135,7 @@ class Upsert:
         if not diff:
             return Written("unchanged", target)
         body: dict[str, Any] = {name: after for name, (_, after) in diff.items()}
-        self._check_lock()
+        self._before_write(create=False)
         try:
             record = self.destination.update(target, body, request_id=self.attempt.job.request_id)
         except DuplicateName as err:
@@ -174,7 +172,15 @@ class Upsert:
         self.attempt.job.request_id = request_id
         return request_id
 
-    def _check_lock(self) -> None:
+    def _before_write(self, *, create: bool) -> None:
+        """Last checks before touching the destination, under the SKU lock: the direction
+        (a switch since the claim wins), the lease, the lock; before a create, note that a
+        write may happen (committed, so a retry after an unknown outcome knows)."""
+        job = self.attempt.job
+        with session_scope(self.database_url) as session:
+            check_still_current(session.get(Account, self.account.id), job)
+            if create and not jobs.mark_write_started(session, job.id, owner=self.owner):
+                raise LeaseLost()
         if not self.lock.still_held():
             raise LockBusy("The product's lock expired before the write; trying again.")
 
