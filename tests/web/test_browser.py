@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from models import utcnow
 from tests.support.services import free_port, fresh_database
 from tests.support.stack import ROOT, Stack, running_stack
 
@@ -216,6 +217,52 @@ def test_operator_story_in_a_real_browser(stack: Stack, web: str, browser, tmp_p
     wait.until(lambda d: "/login" in d.current_url)
     driver.get(f"{web}/runs/{run_id}")
     assert "/login" in driver.current_url
+
+
+def test_run_page_updates_itself_without_a_reload(stack: Stack, web: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """The page is rendered once; only its script's polling can move the numbers."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from models import SyncRun
+    from models.db import session_scope
+
+    driver = browser
+    wait = WebDriverWait(driver, 30, poll_frequency=0.2)
+    account = stack.new_account("hubspot_to_quickbooks")
+    with session_scope(stack.database_url) as session:
+        run = SyncRun(
+            account_id=account.id,
+            kind="full_sync",
+            direction="hubspot_to_quickbooks",
+            status="running",
+            total=8,
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+
+    def advance(**values: object) -> None:
+        with session_scope(stack.database_url) as session:
+            found = session.get(SyncRun, run_id)
+            assert found is not None
+            for name, value in values.items():
+                setattr(found, name, value)
+
+    _login(driver, web, PASSWORD)
+    driver.get(f"{web}/runs/{run_id}")
+    assert driver.find_element(By.ID, "percent").text == "0 %"
+    driver.execute_script("document.body.dataset.loadedOnce = 'yes'")
+    advance(done=4, created=3, failed=1)
+    wait.until(lambda d: d.find_element(By.ID, "percent").text == "50 %")
+    assert driver.find_element(By.ID, "failed").text == "1"
+    assert "4 of 8" in driver.find_element(By.ID, "run-message").text
+    advance(done=8, created=7, status="finished", finished_at=utcnow())
+    wait.until(lambda d: d.find_element(By.ID, "percent").text == "100 %")
+    assert driver.find_element(By.ID, "run-status").text == "finished"
+    assert int(driver.find_element(By.ID, "bar").get_attribute("value")) == 100
+    # Still the same document: nothing reloaded the page.
+    assert driver.execute_script("return document.body.dataset.loadedOnce") == "yes"
 
 
 def _rows(driver):  # type: ignore[no-untyped-def]
