@@ -351,3 +351,22 @@ def test_refused_property_definitions_fall_back_to_search_for_skus(hub: HubWorld
     _forbid(hub, "/crm/v3/properties/products/hs_sku$")
     wanted = hub.add_product(name="S", hs_sku="SCOPE-1")
     assert [r.id for r in hub.catalog().find_by_sku("SCOPE-1")] == [wanted["id"]]
+
+
+def test_search_results_without_hs_sku_are_refused_not_guessed(hub: HubWorld) -> None:
+    product = {
+        "id": "9",
+        "properties": {"name": "x"},
+        "createdAt": "2026-01-01T00:00:00Z",
+        "updatedAt": "2026-01-01T00:00:00Z",
+        "archived": False,
+    }
+    hub.admin.add_fault(
+        "status",
+        path="/crm/v3/objects/products/search",
+        status=200,
+        body={"total": 1, "results": [product]},
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        hub.catalog().find_by_sku("ANY")
+    assert caught.value.code == "sku_not_returned"

@@ -319,3 +319,22 @@ def test_26_query_fallback_and_iter_all_page_completely(
     assert {c.id for c in changes} == ids and len(changes) == 5
     assert {r.id for r in catalog.iter_all()} == ids
     assert all("MAXRESULTS 2" in e["body"] for e in qbo.ledger(since))
+
+
+def test_32_items_answered_without_sku_are_refused_not_guessed(qbo: QboWorld) -> None:
+    item = {
+        "Id": "7",
+        "SyncToken": "0",
+        "Name": "No Sku",
+        "Type": "NonInventory",
+        "MetaData": {"LastUpdatedTime": "2026-01-01T00:00:00-08:00"},
+    }
+    qbo.admin.add_fault(
+        "status",
+        path=f"/v3/company/{qbo.realm}/query",
+        status=200,
+        body={"QueryResponse": {"Item": [item]}, "time": "x"},
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        qbo.catalog().find_by_sku("ANY")
+    assert caught.value.code == "sku_not_returned"

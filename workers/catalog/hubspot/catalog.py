@@ -20,7 +20,7 @@ from workers.catalog.hubspot.records import (
     wire_properties,
 )
 from workers.catalog.port import Change, FieldSpec, Record, System
-from workers.errors import NotFound, TransientError
+from workers.errors import NotFound, TransientError, ValidationFailed
 from workers.http.caller import VendorCaller
 from workers.http.common import json_or_transient
 
@@ -106,6 +106,14 @@ class HubSpotCatalog:
             candidates = self._by_unique_sku(sku)
         else:
             candidates = self._search_sku(sku)
+        if any(r.sku is None for r in candidates):
+            # Matched on hs_sku yet answered without it: an exact match cannot be confirmed,
+            # and guessing "none" would create a duplicate.
+            raise ValidationFailed(
+                "HubSpot answered a SKU search with products that carry no hs_sku",
+                code="sku_not_returned",
+                system="hubspot",
+            )
         # Exact and case-sensitive: the vendor's EQ may ignore case.
         return [r for r in candidates if r.sku == sku]
 

@@ -139,8 +139,19 @@ class QuickBooksCatalog:
         return found
 
     def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
-        items = self._query(q.by_sku(sku, include_inactive=include_inactive))
-        return [r for r in map(record_from, items) if r.sku == sku]
+        records = [
+            record_from(i) for i in self._query(q.by_sku(sku, include_inactive=include_inactive))
+        ]
+        if any(r.sku is None for r in records):
+            # Matched on Sku yet answered without it (a minor version below 4 hides Sku): an
+            # exact match cannot be confirmed, and guessing "none" would create a duplicate.
+            raise ValidationFailed(
+                "QuickBooks answered a SKU query with items that carry no Sku; check "
+                "PRODUCTSYNC_QUICKBOOKS_MINOR_VERSION (75 is current)",
+                code="sku_not_returned",
+                system="quickbooks",
+            )
+        return [r for r in records if r.sku == sku]
 
     # -- writes ----------------------------------------------------------------------
 
