@@ -2,7 +2,9 @@
 
 One operator account, configured by ``PRODUCTSYNC_WEB_USERNAME`` /
 ``PRODUCTSYNC_WEB_PASSWORD``. Both are compared in constant time (always both, so the
-response time does not tell which one was wrong). Failed logins are throttled per client
+response time does not tell which one was wrong). A session counts as logged in only
+while it carries `login_stamp` of the credentials configured now, so changing the
+password (or the secret key) ends every session. Failed logins are throttled per client
 address: each failure is answered after a growing delay, and after `LoginThrottle.limit`
 failures inside the window the address is refused outright (429) until the window passes.
 The throttle lives in the web process; `productsync web` serves with one process and
@@ -32,6 +34,7 @@ from flask import (
 from werkzeug import Response
 
 from console.web import csrf
+from console.web.state import settings
 from workers.settings import Settings
 
 bp = Blueprint("auth", __name__)
@@ -91,6 +94,18 @@ def credentials_match(settings: Settings, username: str, password: str) -> bool:
     return user_ok and password_ok
 
 
+def login_stamp(settings: Settings) -> str:
+    """What a session must carry to count as logged in: a keyed hash of the configured
+    credentials, so changing the username or password ends every existing session."""
+    configured = f"{settings.web_username}\0{settings.web_password.reveal()}".encode()
+    return hmac.new(settings.web_secret_key.reveal().encode(), configured, "sha256").hexdigest()
+
+
+def logged_in() -> bool:
+    stamp = session.get("auth")
+    return isinstance(stamp, str) and hmac.compare_digest(stamp, login_stamp(settings()))
+
+
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: "//evil.example" and "https://…" would be open redirects.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -104,11 +119,10 @@ def _client_key() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int]:
-    settings: Settings = current_app.config["PRODUCTSYNC_SETTINGS"]
     throttle: LoginThrottle = current_app.config["LOGIN_THROTTLE"]
     next_path = request.values.get("next")
     if request.method == "GET":
-        if session.get("user"):
+        if logged_in():
             return redirect(_safe_next(next_path))
         return render_template("login.html", next=next_path, error=None)
 
@@ -123,7 +137,7 @@ def login() -> Response | str | tuple[str, int]:
 
     username = request.form.get("username", "")
     password = request.form.get("password", "")
-    if not credentials_match(settings, username, password):
+    if not credentials_match(settings(), username, password):
         time.sleep(throttle.failure(key))
         message = "Wrong username or password."
         return render_template("login.html", next=next_path, error=message), 401
@@ -131,7 +145,8 @@ def login() -> Response | str | tuple[str, int]:
     throttle.success(key)
     session.clear()
     session.permanent = True
-    session["user"] = settings.web_username
+    session["user"] = settings().web_username
+    session["auth"] = login_stamp(settings())
     csrf.rotate()
     return redirect(_safe_next(next_path))
 
@@ -145,7 +160,7 @@ def logout() -> Response:
 def _require_login() -> Response | tuple[Response, int] | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if session.get("user"):
+    if logged_in():
         return None
     if request.endpoint is None:
         # Unknown URL: answer 404 only to people who are logged in, so the URL space is
@@ -160,4 +175,5 @@ def _require_login() -> Response | tuple[Response, int] | None:
 
 def init_app(app: Flask) -> None:
     app.before_request(_require_login)
+    app.jinja_env.globals["logged_in"] = logged_in
     app.register_blueprint(bp)

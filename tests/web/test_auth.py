@@ -180,6 +180,16 @@ def test_a_session_cookie_signed_with_another_key_is_worthless(
     assert other.get("/products").status_code == 302
 
 
+def test_changing_the_password_ends_every_session(
+    app: Flask, client: FlaskClient, settings: Settings
+) -> None:
+    login(client)
+    assert client.get("/products").status_code == 200
+    app.config["PRODUCTSYNC_SETTINGS"] = settings.replace(web_password=Secret("a new one"))
+    assert client.get("/products").status_code == 302
+    assert "Log out" not in client.get("/login").get_data(as_text=True)
+
+
 def test_pages_carry_security_headers(client: FlaskClient, user: str) -> None:
     response = client.get("/products")
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
