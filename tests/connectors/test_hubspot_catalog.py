@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
 from models.credential import Credential
 from models.db import session_scope
@@ -370,3 +371,36 @@ def test_search_results_without_hs_sku_are_refused_not_guessed(hub: HubWorld) ->
     with pytest.raises(ValidationFailed) as caught:
         hub.catalog().find_by_sku("ANY")
     assert caught.value.code == "sku_not_returned"
+
+
+def test_write_id_property_created_concurrently_is_used(hub: HubWorld) -> None:
+    # Another worker creates the property between our GET (404) and our POST.
+    definition = {
+        "name": "productsync_write_id",
+        "label": "x",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "productinformation",
+        "hasUniqueValue": True,
+    }
+    made = requests.post(
+        f"{hub.server.url}/crm/v3/properties/products",
+        json=definition,
+        headers={"Authorization": f"Bearer {hub.token}"},
+        timeout=5,
+    )
+    assert made.status_code == 201
+    hub.admin.add_fault(
+        "status",
+        path="/crm/v3/properties/products/productsync_write_id$",
+        method="GET",
+        status=404,
+        body="",
+    )
+    record = hub.catalog().create({"name": "Race", "hs_sku": "R-1"}, request_id="race")
+    assert record.sku == "R-1"
+    post = hub.ledger(path="/crm/v3/properties/products$", method="POST")[-1]
+    assert post["status"] in (400, 409)
+    assert [e["path"] for e in hub.ledger(kind="batch")] == [
+        "/crm/v3/objects/products/batch/upsert"
+    ]

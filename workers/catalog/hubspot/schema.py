@@ -110,9 +110,12 @@ def _ensure_write_id(caller: VendorCaller) -> bool:
             )
             return False
         except ValidationFailed as exc:
-            if exc.status != 409:  # 409: another worker created it a moment ago
-                raise
-            body = json_or_transient(caller.call("GET", f"{PROPERTIES}/{WRITE_ID}"), "hubspot")
+            # Another worker may have created it a moment ago (409, or 400: which one
+            # HubSpot sends is [U]); if it exists now, use it, else the refusal stands.
+            try:
+                body = json_or_transient(caller.call("GET", f"{PROPERTIES}/{WRITE_ID}"), "hubspot")
+            except NotFound:
+                raise exc from None
     if not body.get("hasUniqueValue"):
         log.warning(
             "HubSpot property %s exists but is not unique; creates fall back to plain POST "
