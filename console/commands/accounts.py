@@ -18,7 +18,7 @@ from console.output import (
     session,
     table,
 )
-from models import Account, SyncRun
+from models import Account, ProductLink, SyncRun
 from workers.catalog.port import DIRECTIONS
 from workers.engine.account_view import load_mappings
 from workers.engine.accounts import create_account
@@ -136,11 +136,17 @@ def add(
 
 @command.command("set")
 @click.argument("name")
+@click.option("--hubspot-portal", callback=_numeric_id("HubSpot portal"), metavar="ID")
+@click.option(
+    "--quickbooks-realm", callback=_numeric_id("QuickBooks company (realm)"), metavar="ID"
+)
 @_qbo_options
 @click.option("--poll-interval", type=click.IntRange(min=5), help="Seconds between polls.")
 @click.option("--enable/--disable", "enabled", default=None, help="Pause or resume syncing.")
 def set_(
     name: str,
+    hubspot_portal: str | None,
+    quickbooks_realm: str | None,
     qbo_income: str | None,
     qbo_expense: str | None,
     qbo_asset: str | None,
@@ -148,11 +154,14 @@ def set_(
     poll_interval: int | None,
     enabled: bool | None,
 ) -> None:
-    """Change an account's QuickBooks item defaults, poll interval, or pause it.
+    """Change an account's portal or company (before its first sync), QuickBooks item
+    defaults, poll interval, or pause it.
 
     (The direction has its own command: `productsync direction set`.)
     """
     changes = {
+        "hubspot_portal_id": hubspot_portal,
+        "quickbooks_realm_id": quickbooks_realm,
         "qbo_income_account_id": qbo_income,
         "qbo_expense_account_id": qbo_expense,
         "qbo_asset_account_id": qbo_asset,
@@ -165,9 +174,31 @@ def set_(
         raise click.UsageError("nothing to change (see --help)")
     with session() as db:
         account = account_named(db, name)
+        _refuse_moving_synced(db, account, changes)
         for key, value in changes.items():
             setattr(account, key, value)
     click.echo(f"updated {name!r}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+
+
+def _refuse_moving_synced(db: Session, account: Account, changes: dict[str, Any]) -> None:
+    """Product links name products of the current portal and company: pointing a synced
+    account elsewhere would update the wrong products, so that needs a new account."""
+    for column, link_column, label in (
+        ("hubspot_portal_id", ProductLink.hubspot_id, "HubSpot portal"),
+        ("quickbooks_realm_id", ProductLink.quickbooks_id, "QuickBooks company"),
+    ):
+        if column not in changes or changes[column] == getattr(account, column):
+            continue
+        linked = db.scalar(
+            select(ProductLink.id)
+            .where(ProductLink.account_id == account.id, link_column.is_not(None))
+            .limit(1)
+        )
+        if linked is not None:
+            raise click.ClickException(
+                f"{account.name!r} has already synced products with its {label}; add a new "
+                "account for another one"
+            )
 
 
 @command.command("list")

@@ -119,7 +119,10 @@ def render(report: dict[str, Any]) -> str:
         out,
         "products that would be refused",
         report["invalid_products"],
-        lambda p: f"{p['id']} ({p['sku']!r}): {p['code']}: {p['message']}",
+        lambda p: (
+            f"{p['id']} ({'no SKU' if p['sku'] is None else repr(p['sku'])}): "
+            f"{p['code']}: {p['message']}"
+        ),
     )
     return "\n".join(out)
 

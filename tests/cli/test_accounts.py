@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from models import Credential, FieldMappingRow
+from models import Credential, FieldMappingRow, ProductLink
 from models.db import session_scope
 from tests.cli.conftest import Invoke, add_account
 from workers.auth.crypto import TokenCipher
@@ -135,3 +135,19 @@ def test_set_changes_defaults_and_unknown_account_is_one_line(productsync: Invok
     assert missing.stderr.strip() == (
         "Error: no account named 'nobody' (`productsync accounts list` shows them)"
     )
+
+
+def test_set_moves_portal_only_before_anything_synced(
+    productsync: Invoke, cli_database: str
+) -> None:
+    account_id = add_account(productsync, "movable")
+    moved = productsync("accounts", "set", "movable", "--hubspot-portal", "999")
+    assert moved.exit_code == 0, moved.stderr
+    assert productsync("accounts", "show", "movable", "--json").json()["hubspot_portal"] == "999"
+    with session_scope(cli_database) as db:
+        db.add(ProductLink(account_id=account_id, sku="A", hubspot_id="1", quickbooks_id="2"))
+    refused = productsync("accounts", "set", "movable", "--quickbooks-realm", "777")
+    assert refused.exit_code == 1
+    assert "already synced products with its QuickBooks company" in refused.stderr
+    same = productsync("accounts", "set", "movable", "--hubspot-portal", "999")
+    assert same.exit_code == 0  # not a move

@@ -4,22 +4,24 @@ the history, fix the failed product in the source and retry it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import requests
 
 from tests.cli.conftest import Result, invoke
-from tests.support.services import fresh_database
+from tests.support.services import free_port, fresh_database
 from tests.support.stack import Stack, StackAccount, running_stack
-from workers.auth import CredentialStore, TokenCipher, TokenGrant
-from workers.secret import Secret
 from workers.settings import get_settings
 
 pytestmark = pytest.mark.e2e
+PRODUCTSYNC = str(Path(sys.executable).with_name("productsync"))
 
 
 @pytest.fixture(scope="module")
@@ -45,25 +47,25 @@ def ok(result: Result) -> Result:
     return result
 
 
-def connect(stack: Stack, account_id: int, portal: dict, realm: dict) -> None:
-    """What `productsync connect` ends with: the vendors' tokens, encrypted at rest."""
-    store = CredentialStore(
-        stack.database_url, TokenCipher(get_settings().effective_encryption_key)
-    )
-    store.save(
-        account_id, "hubspot", "private_app", TokenGrant(Secret(portal["token"]), None, None, None)
-    )
-    store.save(
-        account_id,
-        "quickbooks",
-        "oauth",
-        TokenGrant(
-            Secret(realm["access_token"]),
-            Secret(realm["refresh_token"]),
-            datetime.now(UTC) + timedelta(seconds=int(realm["expires_in"])),
-            None,
-        ),
-    )
+def connect_quickbooks(stack: Stack, account: str, realm_id: str) -> None:
+    """`productsync connect quickbooks`: open the printed consent URL like a browser would
+    (the emulator approves at once, for the company named by its `realm_id` extension)."""
+    env = {**stack.env(), "PRODUCTSYNC_OAUTH_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/cb"}
+    connect = subprocess.Popen(
+        [PRODUCTSYNC, "connect", "quickbooks", "--account", account, "--timeout", "30"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert connect.stdout is not None
+    printed = []
+    for line in connect.stdout:
+        printed.append(line)
+        if line.startswith("http"):
+            requests.get(f"{line.strip()}&realm_id={realm_id}", timeout=10)
+            break
+    rest, _ = connect.communicate(timeout=30)
+    output = "".join(printed) + rest
+    assert connect.returncode == 0, output
+    assert f"connected account '{account}' to QuickBooks company {realm_id}" in output
 
 
 def test_first_run(stack: Stack, productsync: object) -> None:
@@ -93,7 +95,10 @@ def test_first_run(stack: Stack, productsync: object) -> None:
         )
     ).json()  # fmt: skip
     shop.id = added["id"]
-    connect(stack, shop.id, portal, realm)
+    connected = ok(invoke("connect", "hubspot", "--account", "shop", "--token-stdin",
+                          input=portal["token"] + "\n"))  # fmt: skip
+    assert portal["token"] not in connected.stdout + connected.stderr
+    connect_quickbooks(stack, "shop", shop.realm_id)
 
     audit = ok(invoke("audit", "--account", "shop", "--json")).json()
     assert audit["plan"] == {
