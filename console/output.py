@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import click
+import redis
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -79,6 +80,21 @@ def session(url: str | None = None) -> Iterator[Session]:
                 f"database {database_label(url)} is not migrated; run `productsync migrate`"
             ) from None
         raise
+
+
+@contextmanager
+def redis_client(url: str | None = None) -> Iterator[redis.Redis]:
+    """A Redis client (rate budgets, locks); unreachable Redis is a one-line error."""
+    url = url or settings().redis_url
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        yield client
+    except redis.RedisError:
+        raise click.ClickException(
+            "cannot reach Redis (is it running? check PRODUCTSYNC_REDIS_URL)"
+        ) from None
+    finally:
+        client.close()
 
 
 def account_named(db: Session, name: str) -> Account:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import redis
 from sqlalchemy import select
 
 from console import views
 from console.audit import audit_catalogs
-from console.output import account_named, account_option, echo_json, json_option, session
+from console.output import (
+    account_named,
+    account_option,
+    echo_json,
+    json_option,
+    redis_client,
+    session,
+)
 from console.output import settings as get_settings
 from models import ProductLink
 from workers.catalog.factory import catalog_for
@@ -44,8 +50,7 @@ def command(account_name: str, as_json: bool) -> None:
             )
             for link in db.scalars(select(ProductLink).where(ProductLink.account_id == account_id))
         }
-    client = redis.Redis.from_url(settings.redis_url)
-    try:
+    with redis_client(settings.redis_url) as client:
         catalogs = {
             system: catalog_for(
                 system,
@@ -63,8 +68,6 @@ def command(account_name: str, as_json: bool) -> None:
             mappings=mappings,
             links={k: v for k, v in links.items() if k and v},
         )
-    finally:
-        client.close()
     report["account"] = account_name
     if as_json:
         echo_json(report)

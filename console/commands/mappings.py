@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import redis
 
 from console import views
 from console.output import (
@@ -11,6 +10,7 @@ from console.output import (
     account_option,
     echo_json,
     json_option,
+    redis_client,
     session,
     settings,
     table,
@@ -103,13 +103,11 @@ def set_(account_name: str, mapping: tuple[str, ...], as_json: bool) -> None:
     s = settings()
     with session() as db:
         account_id = account_named(db, account_name).id
-    client = redis.Redis.from_url(s.redis_url)
-    try:
-        save_mappings(s, account_id, mappings, redis_client=client)
-    except MappingInvalid as exc:
-        raise click.ClickException("mappings refused: " + "; ".join(exc.problems)) from None
-    finally:
-        client.close()
+    with redis_client(s.redis_url) as client:
+        try:
+            save_mappings(s, account_id, mappings, redis_client=client)
+        except MappingInvalid as exc:
+            raise click.ClickException("mappings refused: " + "; ".join(exc.problems)) from None
     if not as_json:
         click.echo(f"saved {len(mappings)} mappings for {account_name}")
     _print(views.mapping_rows(mappings), as_json)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 import redis
 from sqlalchemy import select
 
 from models import HistoryEntry, Job, SyncRun
 from models.db import session_scope
 from tests.cli.conftest import Invoke, add_account
+from tests.support.services import free_port
+from workers.settings import get_settings
 
 
 def queued_job_ids(client: redis.Redis, queue: str) -> list[int]:
@@ -166,3 +169,21 @@ def test_retry_failed_and_retry_sku(productsync: Invoke, cli_database: str, redi
     assert unknown.exit_code == 1 and "NOPE" in unknown.stderr
     assert productsync("retry", "--account", "rt").exit_code == 2  # neither SKU nor --failed
     assert productsync("retry", "X", "--failed", "--account", "rt").exit_code == 2
+
+
+def test_unreachable_redis_is_one_line(
+    productsync: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_account(productsync, "noredis")
+    monkeypatch.setenv("PRODUCTSYNC_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    get_settings.cache_clear()
+    for args in (
+        ("audit", "--account", "noredis"),
+        ("full-sync", "--account", "noredis"),
+    ):
+        result = productsync(*args)
+        assert result.exit_code == 1, (args, result.stdout, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr
+    status = productsync("status", "--json")
+    assert status.exit_code == 0 and status.json()["queues"] is None
