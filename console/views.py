@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from console.output import moment
 from models import Account, Credential, Cursor, Job, SyncRun
 from workers.catalog.port import Direction, source_of
+from workers.engine.account_view import load_mappings
 from workers.mapping import FieldMapping
 
 QUEUES = ("poll", "sync", "bulk")
@@ -203,3 +204,25 @@ def mapping_rows(mappings: Sequence[FieldMapping]) -> list[dict[str, str]]:
         }
         for m in mappings
     ]
+
+
+def account_report(db: Session, account: Account) -> dict[str, Any]:
+    report = account_summary(account)
+    report["qbo_defaults"] = {
+        "income_account": account.qbo_income_account_id,
+        "expense_account": account.qbo_expense_account_id,
+        "asset_account": account.qbo_asset_account_id,
+        "item_type": account.qbo_default_item_type,
+    }
+    report["mappings"] = mapping_rows(load_mappings(db, account.id))
+    report["credentials"] = credentials(db, account.id)
+    report["last_poll"] = last_poll(db, account)
+    report["jobs"] = job_counts(db, account.id)
+    runs = db.scalars(
+        select(SyncRun)
+        .where(SyncRun.account_id == account.id, SyncRun.kind == "full_sync")
+        .order_by(SyncRun.id.desc())
+        .limit(5)
+    )
+    report["recent_runs"] = [run_progress(r) for r in runs]
+    return report

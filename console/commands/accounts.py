@@ -18,9 +18,8 @@ from console.output import (
     session,
     table,
 )
-from models import Account, ProductLink, SyncRun
+from models import Account, ProductLink
 from workers.catalog.port import DIRECTIONS
-from workers.engine.account_view import load_mappings
 from workers.engine.accounts import create_account
 
 ITEM_TYPES = ("NonInventory", "Service", "Inventory")
@@ -241,7 +240,7 @@ def list_(as_json: bool) -> None:
 def show(name: str, as_json: bool) -> None:
     """One account: settings, mappings, credentials (status and expiry only), progress."""
     with session() as db:
-        report = account_report(db, account_named(db, name))
+        report = views.account_report(db, account_named(db, name))
     if as_json:
         echo_json(report)
         return
@@ -284,25 +283,3 @@ def show(name: str, as_json: bool) -> None:
                 f"{run['created']} created, {run['updated']} updated, "
                 f"{run['unchanged']} unchanged, {run['failed']} failed"
             )
-
-
-def account_report(db: Session, account: Account) -> dict[str, Any]:
-    report = views.account_summary(account)
-    report["qbo_defaults"] = {
-        "income_account": account.qbo_income_account_id,
-        "expense_account": account.qbo_expense_account_id,
-        "asset_account": account.qbo_asset_account_id,
-        "item_type": account.qbo_default_item_type,
-    }
-    report["mappings"] = views.mapping_rows(load_mappings(db, account.id))
-    report["credentials"] = views.credentials(db, account.id)
-    report["last_poll"] = views.last_poll(db, account)
-    report["jobs"] = views.job_counts(db, account.id)
-    runs = db.scalars(
-        select(SyncRun)
-        .where(SyncRun.account_id == account.id, SyncRun.kind == "full_sync")
-        .order_by(SyncRun.id.desc())
-        .limit(5)
-    )
-    report["recent_runs"] = [views.run_progress(r) for r in runs]
-    return report
