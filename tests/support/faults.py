@@ -1,0 +1,166 @@
+"""Helpers for the fault suite: waiting on job rows, killing pool children at the right
+moment, a throwaway Postgres cluster, and a Redis MONITOR capture.
+
+The cluster is our own (``initdb`` + ``pg_ctl`` in a temp folder, on a free port), so
+restart and kill cases never touch the shared server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import psycopg
+import redis
+
+from models import Job
+from tests.support.services import free_port
+from tests.support.stack import Process, Stack, StackAccount
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+def job_where(acct: StackAccount, predicate: Callable[[Job], bool]) -> Job | None:
+    return next((j for j in acct.jobs() if predicate(j)), None)
+
+
+def finished(acct: StackAccount, count: int) -> bool:
+    """At least ``count`` jobs and none pending or running."""
+    jobs = acct.jobs()
+    return len(jobs) >= count and all(j.status not in ("pending", "running") for j in jobs)
+
+
+def stop_processes(stack: Stack) -> None:
+    """Warm-stop every worker and beat of the stack (a test restarts what it needs)."""
+    for process in list(stack.processes):
+        process.stop()
+        stack.processes.remove(process)
+
+
+def kill_children(process: Process) -> list[int]:
+    """SIGKILL every pool child of a prefork worker (the master survives and replaces
+    them, as when the OOM killer picks a child)."""
+    pids = process.children()
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def _pg_tool(name: str) -> str:
+    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else name
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root.
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+class LocalPostgres:
+    """A private Postgres cluster in a temp folder; `restart()` keeps data and port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="productsync-pg-"))
+        self.data = self.dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def init(self) -> None:
+        subprocess.run(
+            _as_postgres([_pg_tool("initdb"), "-D", str(self.data), "-U", "postgres",
+                          "-A", "trust", "--no-sync", "-E", "UTF8"]),
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            _as_postgres([_pg_tool("pg_ctl"), "-D", str(self.data), "-o", opts, "-w",
+                          "-l", str(self.dir / "pg.log"), "start"]),
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            _as_postgres([_pg_tool("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
+            capture_output=True,
+        )
+
+    def restart(self, mode: str = "immediate") -> None:
+        self.stop(mode)
+        self.start()
+
+    def create_database(self, name: str) -> str:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def backends(self, database: str) -> list[int]:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def close(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def local_postgres() -> Iterator[LocalPostgres]:
+    server = LocalPostgres()
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+class RedisMonitor:
+    """Every command the Redis server receives while active (``MONITOR``), as text."""
+
+    def __init__(self, url: str) -> None:
+        self._client = redis.Redis.from_url(url)
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self._client.monitor() as monitor:
+            for command in monitor.listen():
+                self.lines.append(str(command.get("command", "")))
+                if self._stop.is_set():
+                    return
+
+    def __enter__(self) -> RedisMonitor:
+        self._thread.start()
+        time.sleep(0.2)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._client.ping()  # one more command wakes the listener up
+        self._thread.join(5)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
