@@ -24,7 +24,6 @@ import redis
 import requests
 
 from console.commands.migrate import migrate
-from console.demo import DEMO_ACCOUNT, emulator_client_settings, prepare_demo
 from console.output import database_label
 from console.output import settings as get_settings
 from console.supervisor import Child, Supervisor
@@ -79,6 +78,9 @@ def emulated(url: str) -> int | None:
 def command(sample_size: int, concurrency: int, state_dir: Path) -> None:
     """Run everything on this machine until Ctrl-C: migrations, emulators (unless real
     vendor URLs are configured), workers, one beat, Flower and the web page."""
+    # Imported here: the emulators (aiohttp) would slow down every other command's start.
+    from console.demo import DEMO_ACCOUNT, emulator_client_settings, prepare_demo
+
     settings = get_settings()
     hubspot_port = emulated(settings.hubspot_api_base)
     quickbooks_port = emulated(settings.quickbooks_api_base)
@@ -107,10 +109,11 @@ def command(sample_size: int, concurrency: int, state_dir: Path) -> None:
             sample_size=sample_size,
             concurrency=concurrency,
         )
-        demo_run = None
+        demo = None
         if hubspot_port and quickbooks_port:
-            demo_run = prepare_demo(settings)
-        _announce(settings, urls, supervisor, log_dir, demo_run)
+            run_id = prepare_demo(settings)
+            demo = (DEMO_ACCOUNT, run_id) if run_id is not None else None
+        _announce(settings, urls, supervisor, log_dir, demo)
         while True:
             dead = supervisor.exited()
             if dead is not None:
@@ -252,7 +255,7 @@ def _announce(
     urls: dict[str, str],
     supervisor: Supervisor,
     log_dir: Path,
-    demo_run: int | None,
+    demo: tuple[str, int] | None,
 ) -> None:
     click.echo("")
     width = max(len(label) for label in urls)
@@ -265,10 +268,11 @@ def _announce(
             "   (development defaults)"
         )
     click.echo(f"\n  logs: {log_dir}/ ({', '.join(c.name for c in supervisor.children)})")
-    if demo_run is not None:
+    if demo is not None:
+        name, run_id = demo
         click.echo(
-            f"  demo account {DEMO_ACCOUNT!r} (HubSpot → QuickBooks) created; full sync "
-            f"#{demo_run} running: productsync history --account {DEMO_ACCOUNT}"
+            f"  demo account {name!r} (HubSpot → QuickBooks) created; full sync "
+            f"#{run_id} running: productsync history --account {name}"
         )
     click.echo("\nready. Ctrl-C stops everything.")
 
