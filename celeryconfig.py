@@ -30,7 +30,6 @@ event_serializer = "json"
 
 task_acks_late = True
 task_reject_on_worker_lost = True
-task_acks_on_failure_or_timeout = True
 worker_prefetch_multiplier = 1
 worker_hijack_root_logger = False
 # A task that runs past its lease has been re-announced by the sweeper anyway; the hard

@@ -22,7 +22,9 @@ def sync_product(self: Task, job_id: int) -> str:
     return result.outcome
 
 
-@app.task(name="productsync.poll")
+# A poll lists a whole window (up to the vendors' caps): bounded by HTTP timeouts and its
+# lock, not by the per-job time limit.
+@app.task(name="productsync.poll", time_limit=None, soft_time_limit=None)
 def poll(account_id: int) -> int:
     return announce(engine.poll_account(current_context(), account_id))
 
