@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -176,3 +177,26 @@ def test_archived_source_is_skipped(
         "source_archived",
     )
     assert quickbooks.writes == []
+
+
+def test_hubspot_create_with_unknown_outcome_waits_for_search_then_finds_it(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    with session_scope(ctx.database_url) as session:
+        set_direction(session, account_id, "quickbooks_to_hubspot")
+    quickbooks.add({"Name": "Lamp", "Sku": "L-1", "UnitPrice": Decimal("3")})
+    # HubSpot creates the product but the response never arrives (no idempotency key).
+    hubspot.fail_next("create", TransientError("read timed out"), after_acting=True)
+    [dispatch] = poll_account(ctx, account_id)
+    assert sync_product(ctx, dispatch.job_id).outcome == "retrying"
+    assert job(ctx, dispatch.job_id).write_started_at is not None
+
+    patient = replace(ctx, settings=ctx.settings.replace(poll_settle_seconds=30.0))
+    make_due(ctx, dispatch.job_id)
+    assert sync_product(patient, dispatch.job_id).outcome == "retrying"
+    assert history(ctx)[-1].error_code == "awaiting_search_index"
+
+    make_due(ctx, dispatch.job_id)
+    assert sync_product(ctx, dispatch.job_id).outcome == "unchanged"  # found, not re-created
+    assert len(hubspot.by_sku("L-1")) == 1
+    assert job(ctx, dispatch.job_id).write_started_at is None

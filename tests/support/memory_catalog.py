@@ -39,6 +39,7 @@ class MemoryCatalog:
         self.calls: list[str] = []
         self._by_request: dict[str, str] = {}
         self._failures: dict[str, list[SyncError]] = {}
+        self._late_failures: dict[str, list[SyncError]] = {}
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
         self._last_stamp = utcnow() - timedelta(days=1)
@@ -62,9 +63,13 @@ class MemoryCatalog:
             old = self.products[record_id]
             self._store(record_id, dict(old.fields), active=False, version=_next(old))
 
-    def fail_next(self, method: str, error: SyncError, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` raise ``error`` (before acting)."""
-        self._failures.setdefault(method, []).extend([error] * times)
+    def fail_next(
+        self, method: str, error: SyncError, times: int = 1, *, after_acting: bool = False
+    ) -> None:
+        """The next ``times`` calls of ``method`` raise ``error``: before acting, or (for
+        writes, ``after_acting``) once the write is done, like a timeout on the response."""
+        queue = self._late_failures if after_acting else self._failures
+        queue.setdefault(method, []).extend([error] * times)
 
     def by_sku(self, sku: str) -> list[Record]:
         return [r for r in self.products.values() if r.sku == sku]
@@ -109,7 +114,8 @@ class MemoryCatalog:
             record = self._store(str(next(self._ids)), dict(fields), active=True, version=0)
             self._by_request[request_id] = record.id
             self.writes.append(Write("create", record.id, dict(fields), request_id))
-            return record
+        self._leave("create")
+        return record
 
     def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
         self._enter("update")
@@ -122,7 +128,8 @@ class MemoryCatalog:
                 current.id, {**now.fields, **changes}, active=now.active, version=_next(now)
             )
             self.writes.append(Write("update", record.id, dict(changes), request_id))
-            return record
+        self._leave("update")
+        return record
 
     def writable_fields(self) -> dict[str, FieldSpec]:
         table = HUBSPOT_PRODUCT_FIELDS if self.system == "hubspot" else QBO_ITEM_FIELDS
@@ -133,6 +140,11 @@ class MemoryCatalog:
     def _enter(self, method: str) -> None:
         self.calls.append(method)
         pending = self._failures.get(method)
+        if pending:
+            raise pending.pop(0)
+
+    def _leave(self, method: str) -> None:
+        pending = self._late_failures.get(method)
         if pending:
             raise pending.pop(0)
 
