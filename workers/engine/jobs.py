@@ -7,7 +7,7 @@ and exactly one wins; the loser returns without doing anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -121,7 +121,3 @@ def rotate_request_id(session: Session, job_id: int, *, owner: str) -> str | Non
         .values(request_id=request_id, request_generation=Job.request_generation + 1)
     )
     return request_id if result.rowcount == 1 else None
-
-
-def dispatches_for(jobs: Sequence[Job]) -> list[Dispatch]:
-    return [Dispatch(j.id, j.queue) for j in jobs]

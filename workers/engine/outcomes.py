@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -171,10 +171,6 @@ def finish_run_if_done(session: Session, run_id: int) -> None:
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
-
-
-def lease_until(seconds: float) -> datetime:
-    return utcnow() + timedelta(seconds=seconds)
 
 
 def close_job(

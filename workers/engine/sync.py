@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from models import Account, Job, utcnow
+from models import Account, Job, ProductLink, utcnow
 from models.db import session_scope
 from workers.catalog.port import Catalog, Direction, Record, destination_of
 from workers.engine import jobs
@@ -193,8 +193,8 @@ def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:
         raise duplicate_sku(source.system, sku, [current.id, *others], source=True)
 
 
-def _linked_id(link: object, system: str) -> str | None:
-    return getattr(link, "hubspot_id" if system == "hubspot" else "quickbooks_id", None)
+def _linked_id(link: ProductLink, system: str) -> str | None:
+    return link.hubspot_id if system == "hubspot" else link.quickbooks_id
 
 
 def exhausted_error(job: Job) -> DataError:
