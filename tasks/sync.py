@@ -3,6 +3,8 @@ what that function committed, and maps a retry to Celery's own (the only retry l
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task
 
 from models.db import session_scope
@@ -10,6 +12,9 @@ from tasks.app import app
 from tasks.context import current_context
 from tasks.dispatch import announce
 from workers import engine
+from workers.errors import RetryableError, SyncError
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name="productsync.sync_product", bind=True, max_retries=None)
@@ -26,7 +31,13 @@ def sync_product(self: Task, job_id: int) -> str:
 # lock, not by the per-job time limit.
 @app.task(name="productsync.poll", time_limit=None, soft_time_limit=None)
 def poll(account_id: int) -> int:
-    return announce(engine.poll_account(current_context(), account_id))
+    try:
+        dispatches = engine.poll_account(current_context(), account_id)
+    except SyncError as err:
+        # The cursor did not move; the next tick polls the same window again.
+        log.warning("poll of account %s failed: [%s] %s", account_id, err.code, err.message)
+        return 0
+    return announce(dispatches)
 
 
 @app.task(name="productsync.tick")
@@ -43,9 +54,23 @@ def sweep() -> int:
     return announce(engine.sweep(current_context()))
 
 
-@app.task(name="productsync.full_sync", time_limit=None, soft_time_limit=None)
-def full_sync(run_id: int) -> int:
-    return announce(engine.enumerate_run(current_context(), run_id))
+@app.task(
+    name="productsync.full_sync", bind=True, max_retries=None, time_limit=None, soft_time_limit=None
+)
+def full_sync(self: Task, run_id: int) -> int:
+    context = current_context()
+    try:
+        return announce(engine.enumerate_run(context, run_id))
+    except RetryableError as err:
+        attempt = self.request.retries + 1
+        s = context.settings
+        if attempt >= s.max_attempts:
+            engine.fail_run(context, run_id, err)
+            return 0
+        delay = engine.backoff_delay(
+            attempt, base=s.retry_base_seconds, cap=s.retry_cap_seconds, retry_after=err.retry_after
+        )
+        raise self.retry(countdown=delay, max_retries=None) from None
 
 
 def _expiry() -> float:

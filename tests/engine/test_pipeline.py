@@ -218,3 +218,19 @@ def test_direction_switch_skips_old_jobs_and_never_writes_back(
     assert [w.fields["hs_sku"] for w in hubspot.writes] == ["NEW-Q"]
     assert history(ctx)[-1].quickbooks_id == item.id
     assert hubspot.products[written.id].fields["hs_sku"] == "BACK"
+
+
+def test_full_sync_that_cannot_list_the_source_fails_visibly(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog
+) -> None:
+    from workers.errors import AuthRefused
+
+    hubspot.fail_next("iter_all", AuthRefused("missing scope e-commerce", code="auth_refused"))
+    with session_scope(ctx.database_url) as session:
+        run_id = start_full_sync(session, account_id).id
+    assert enumerate_run(ctx, run_id) == []
+    with session_scope(ctx.database_url) as session:
+        run = session.get(SyncRun, run_id)
+        assert run is not None
+        assert run.status == "failed" and run.finished_at is not None
+        assert run.error_message == "[auth_refused] missing scope e-commerce"

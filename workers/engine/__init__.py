@@ -7,7 +7,8 @@ commit)::
     poll_account(ctx, account_id) -> list[Dispatch]
     due_accounts(ctx) -> list[int]
     sweep(ctx) -> list[Dispatch]
-    enumerate_run(ctx, run_id) -> list[Dispatch]
+    enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
+    fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult
 
 and, in the caller's transaction: `start_full_sync`, and the account service in
@@ -16,7 +17,7 @@ and, in the caller's transaction: `start_full_sync`, and the account service in
 
 from workers.engine.backoff import backoff_delay
 from workers.engine.context import CatalogFactory, Dispatch, SyncContext
-from workers.engine.full_sync import enumerate_run, start_full_sync
+from workers.engine.full_sync import enumerate_run, fail_run, start_full_sync
 from workers.engine.poll import due_accounts, poll_account
 from workers.engine.sweep import sweep
 from workers.engine.sync import SyncResult, sync_product
@@ -29,6 +30,7 @@ __all__ = [
     "backoff_delay",
     "due_accounts",
     "enumerate_run",
+    "fail_run",
     "poll_account",
     "start_full_sync",
     "sweep",

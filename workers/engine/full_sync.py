@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import Account, Job, SyncRun
+from models import Account, Job, SyncRun, utcnow
 from models.db import session_scope
 from workers.catalog.port import Record, source_of
 from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
 from workers.engine.outcomes import close_job, finish_run_if_done
+from workers.errors import ParkedError, SyncError, TerminalError
 
 
 def start_full_sync(session: Session, account_id: int) -> SyncRun:
@@ -46,7 +47,11 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
             return []  # already enumerated (a redelivered message)
         account_id, direction = run.account_id, run.direction
     system = source_of(direction)  # type: ignore[arg-type]
-    records = list(ctx.catalogs(system, account_id).iter_all())
+    try:
+        records = list(ctx.catalogs(system, account_id).iter_all())
+    except (TerminalError, ParkedError) as err:
+        fail_run(ctx, run_id, err)
+        return []
     by_sku: dict[str, list[Record]] = defaultdict(list)
     for record in records:
         if record.sku:
@@ -71,6 +76,20 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
         conflicts = _fail_shared_skus(session, run, shared)
         finish_run_if_done(session, run_id)
     return [d for d in created if d.job_id not in conflicts]
+
+
+def fail_run(ctx: SyncContext, run_id: int, error: SyncError) -> None:
+    """The listing could not be done (retryable errors past the budget land here too)."""
+    with session_scope(ctx.database_url) as session:
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == "enumerating")
+            .values(
+                status="failed",
+                finished_at=utcnow(),
+                error_message=f"[{error.code}] {error.message}",
+            )
+        )
 
 
 def _fail_shared_skus(session: Session, run: SyncRun, shared: dict[str, list[Record]]) -> set[int]:
