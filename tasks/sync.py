@@ -51,7 +51,10 @@ def tick() -> int:
 
 @app.task(name="productsync.sweep")
 def sweep() -> int:
-    return announce(engine.sweep(current_context()))
+    context = current_context()
+    for run_id in engine.stalled_runs(context):
+        full_sync.apply_async(args=[run_id])
+    return announce(engine.sweep(context))
 
 
 @app.task(

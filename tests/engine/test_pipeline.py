@@ -234,3 +234,22 @@ def test_full_sync_that_cannot_list_the_source_fails_visibly(
         assert run is not None
         assert run.status == "failed" and run.finished_at is not None
         assert run.error_message == "[auth_refused] missing scope e-commerce"
+
+
+def test_a_full_sync_whose_message_was_lost_is_announced_again(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog
+) -> None:
+    from workers.engine import stalled_runs
+
+    with session_scope(ctx.database_url) as session:
+        fresh = start_full_sync(session, account_id).id
+        lost = start_full_sync(session, account_id).id
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == lost)
+            .values(started_at=utcnow() - timedelta(hours=1))
+        )
+    assert stalled_runs(ctx) == [lost]
+    hubspot.add(widget("LATE-RUN"))
+    assert len(enumerate_run(ctx, lost)) == 1
+    assert stalled_runs(ctx) == [] and fresh != lost

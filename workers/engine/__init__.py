@@ -7,6 +7,7 @@ commit)::
     poll_account(ctx, account_id) -> list[Dispatch]
     due_accounts(ctx) -> list[int]
     sweep(ctx) -> list[Dispatch]
+    stalled_runs(ctx) -> list[int]                   (full syncs to announce again)
     enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
     fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult
@@ -19,7 +20,7 @@ from workers.engine.backoff import backoff_delay
 from workers.engine.context import CatalogFactory, Dispatch, SyncContext
 from workers.engine.full_sync import enumerate_run, fail_run, start_full_sync
 from workers.engine.poll import due_accounts, poll_account
-from workers.engine.sweep import sweep
+from workers.engine.sweep import stalled_runs, sweep
 from workers.engine.sync import SyncResult, sync_product
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "enumerate_run",
     "fail_run",
     "poll_account",
+    "stalled_runs",
     "start_full_sync",
     "sweep",
     "sync_product",

@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from models import Account, Job, utcnow
+from models import Account, Job, SyncRun, utcnow
 from models.db import session_scope
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.outcomes import close_job
@@ -33,6 +33,7 @@ from workers.engine.outcomes import close_job
 BATCH = 2000
 QUEUES = ("sync", "bulk")
 ACTIVE_KEY = "productsync:queue-busy:"
+ENUMERATION_GRACE_LEASES = 10
 
 
 def sweep(ctx: SyncContext) -> list[Dispatch]:
@@ -72,6 +73,20 @@ def sweep(ctx: SyncContext) -> list[Dispatch]:
             job.next_attempt_at = min(job.next_attempt_at, now)
             announce.append(Dispatch(job.id, job.queue))
     return announce
+
+
+def stalled_runs(ctx: SyncContext) -> list[int]:
+    """Full syncs still listing long after they started: their message was probably lost
+    (a flushed Redis). Announcing one again is safe: only one listing can commit."""
+    grace = timedelta(seconds=ENUMERATION_GRACE_LEASES * ctx.settings.job_lease_seconds)
+    with session_scope(ctx.database_url) as session:
+        return list(
+            session.scalars(
+                select(SyncRun.id).where(
+                    SyncRun.status == "enumerating", SyncRun.started_at < utcnow() - grace
+                )
+            )
+        )
 
 
 def mark_queue_busy(ctx: SyncContext, queue: str) -> None:
