@@ -15,13 +15,17 @@ import sys
 from pathlib import Path
 
 from bench.environment import Config
+from bench.machine import ROOT
 from bench.presets import LATENCIES, parse_preset
-from bench.report import DOC_PATH, RESULTS_DIR, render, write_json
-from bench.run import Plan, run
+from bench.report import DOC_PATH, RESULTS_DIR, json_path, render, write_json
+from bench.run import Plan, new_document, run
 from bench.steady import SteadyPlan
 from bench.targets import evaluate
 
-DEFAULT_PRESET = "starter*10"
+DEFAULT_PRESET = "starter*20"
+# The smoke run: everything once, tiny, at a speed-up that makes the poll interval 2 s.
+QUICK = {"n": 10, "memory_n": (20, 200), "steady_seconds": 2.0, "steady_rate": 3.0}
+QUICK_PRESET = "starter*30"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,9 +33,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=1000, help="products per full sync (default 1000)")
     p.add_argument(
         "--preset",
-        default=DEFAULT_PRESET,
         help="HubSpot tier (starter|professional|enterprise) and speed-up k, e.g. "
-        f"'starter*10' = every real limit x10 and latency /10 (default {DEFAULT_PRESET})",
+        f"'starter*10' = every real limit x10 and latency /10 (default {DEFAULT_PRESET}; "
+        f"{QUICK_PRESET} with --quick)",
     )
     p.add_argument("--latency", choices=sorted(LATENCIES), default="realistic")
     p.add_argument("--workers", type=int, default=6, help="worker processes (default 6)")
@@ -63,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         args.doc.write_text(render(doc))
         print(f"wrote {args.doc}")
         return 0
+    if args.quick:
+        vars(args).update(QUICK)
     try:
-        preset = parse_preset(args.preset)
+        preset = parse_preset(args.preset or (QUICK_PRESET if args.quick else DEFAULT_PRESET))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.quick:
-        args.n, args.memory_n, args.steady_seconds, args.steady_rate = 30, (50, 500), 4.0, 3.0
     config = Config(preset, LATENCIES[args.latency], args.workers)
     plan = Plan(
         products=args.n,
@@ -78,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         naive=not args.no_naive,
     )
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    doc = run(config, plan, command.strip())
-    path = write_json(doc, args.results_dir)
-    doc["meta"]["json_name"] = f"`bench/results/{path.name}`"
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    doc = new_document(config, command.strip())
+    path = json_path(doc, args.results_dir)
+    shown = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
+    doc["meta"]["json_name"] = f"`{shown}`"
+    print(f"results go to {path}", flush=True)
+    run(config, plan, doc, lambda d: write_json(d, path))
     args.doc.parent.mkdir(parents=True, exist_ok=True)
     args.doc.write_text(render(doc))
     for verdict in evaluate(doc):

@@ -41,8 +41,9 @@ class Config:
         return Timings(
             poll_interval=self.poll_interval,
             sweep_interval=max(1.0, 30.0 / k),
-            # Long enough that a job waiting for rate-limit slots is never re-announced.
-            lease=60.0,
+            # Production's lease: it is also the tasks' time limit, which a listing of a
+            # large catalog must fit in (it is not sped up: CPU does not compress).
+            lease=120.0,
             # Changes must have reached HubSpot's search index before a poll relies on it.
             settle=SEARCH_LAG_UPDATE_MS / 1000 / k,
             overlap=max(5.0, 120.0 / k),
@@ -59,8 +60,8 @@ class Config:
             **self.latency.knobs(system, self.preset.scale),
         }
         if system == "hubspot":
-            knobs["search_lag_create_ms"] = SEARCH_LAG_CREATE_MS / self.preset.scale
-            knobs["search_lag_update_ms"] = SEARCH_LAG_UPDATE_MS / self.preset.scale
+            knobs["search_lag_create_ms"] = round(SEARCH_LAG_CREATE_MS / self.preset.scale)
+            knobs["search_lag_update_ms"] = round(SEARCH_LAG_UPDATE_MS / self.preset.scale)
         return knobs
 
 

@@ -19,10 +19,14 @@ DOC_PATH = ROOT / "docs" / "benchmarks.md"
 _DIRECTIONS = {"hubspot_to_quickbooks": "HubSpot → QBO", "quickbooks_to_hubspot": "QBO → HubSpot"}
 
 
-def write_json(doc: Mapping[str, Any], directory: Path = RESULTS_DIR) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+def json_path(doc: Mapping[str, Any], directory: Path = RESULTS_DIR) -> Path:
+    """Where a run's JSON document goes: named after the run's start (UTC)."""
     stamp = datetime.fromisoformat(doc["meta"]["date"]).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"bench-{stamp}.json"
+    return directory / f"bench-{stamp}.json"
+
+
+def write_json(doc: Mapping[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return path
 
@@ -225,13 +229,7 @@ def _machinery(doc: Mapping[str, Any]) -> list[str]:
     memory = m.get("memory")
     if memory:
         rows = [
-            [
-                role,
-                *(
-                    _num(memory[role].get(str(n), 0) / 1024, 1)
-                    for n in (memory["small_n"], memory["large_n"])
-                ),
-            ]
+            [role, *(_memory_cell(memory, role, n) for n in (memory["small_n"], memory["large_n"]))]
             for role in ("poller", "worker")
         ]
         header = [
@@ -243,4 +241,14 @@ def _machinery(doc: Mapping[str, Any]) -> list[str]:
     return text
 
 
-__all__ = ["DOC_PATH", "RESULTS_DIR", "render", "write_json"]
+def _memory_cell(memory: Mapping[str, Any], role: str, n: int) -> str:
+    detail = memory.get("details", {}).get(role, {}).get(str(n), {})
+    seconds = f"{detail['seconds']:g} s" if "seconds" in detail else ""
+    if str(n) in memory[role]:
+        return f"{memory[role][str(n)] / 1024:.1f}" + (f" (listed in {seconds})" if seconds else "")
+    return f"no result: {detail.get('outcome') or 'not run'}" + (
+        f" after {seconds}" if seconds else ""
+    )
+
+
+__all__ = ["DOC_PATH", "RESULTS_DIR", "json_path", "render", "write_json"]

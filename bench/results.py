@@ -32,6 +32,9 @@ class SyncMeasurement:
     floor: Floor
     preset: str
     outcomes: Mapping[str, int] = field(default_factory=dict)  # created/updated/unchanged/…
+    # CPU seconds by process group ("worker": the syncing Celery worker; "emulators": the
+    # benchmark process, i.e. both emulators and, for the naive runs, the script itself).
+    cpu_seconds: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> Tally:
@@ -58,6 +61,10 @@ class SyncMeasurement:
             "wall_over_floor": _round(self.floor.ratio(self.wall_seconds)),
             "preset": self.preset,
             "outcomes": dict(self.outcomes),
+            "cpu_ms_per_product": {
+                name: round(seconds * 1000 / max(self.products, 1), 3)
+                for name, seconds in self.cpu_seconds.items()
+            },
         }
 
 

@@ -1,9 +1,11 @@
-"""The whole benchmark: every scenario in one run, one JSON document at the end."""
+"""The whole benchmark: every scenario in one run, one JSON document, saved after each
+scenario so an interrupted run still leaves its numbers."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,11 +14,13 @@ from bench.environment import Bench, Config, bench_stack
 from bench.machine import load_average, machine_facts
 from bench.machinery import measure_memory
 from bench.steady import SteadyPlan, measure_steady
+from tests.support.stack import StackAccount
 from workers.mapping import DEFAULT_MAPPINGS
 
 log = logging.getLogger("bench")
 
 DIRECTIONS = ("hubspot_to_quickbooks", "quickbooks_to_hubspot")
+Save = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,10 @@ class Plan:
     memory_sizes: tuple[int, int] = (1000, 100_000)
     steady: SteadyPlan | None = field(default_factory=SteadyPlan)
     naive: bool = True
-    run_timeout: float = 900.0
+    run_timeout: float = 1800.0
 
 
-def run(config: Config, plan: Plan, command: str) -> dict[str, Any]:
-    started = time.perf_counter()
+def new_document(config: Config, command: str) -> dict[str, Any]:
     meta = machine_facts()
     meta.update(
         command=command,
@@ -45,59 +48,72 @@ def run(config: Config, plan: Plan, command: str) -> dict[str, Any]:
             + ", ".join(f"{m.hubspot_field}↔{m.quickbooks_field}" for m in DEFAULT_MAPPINGS)
         ),
     )
-    doc: dict[str, Any] = {"meta": meta, "runs": []}
+    return {"meta": meta, "runs": []}
+
+
+def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str, Any]:
+    """Fill ``doc`` (from `new_document`) with every scenario's results."""
+    started = time.perf_counter()
+    meta = doc["meta"]
     with bench_stack(config) as bench:
-        cpu_seconds, cpu_products = 0.0, 0
         steady_account = None
         for direction in DIRECTIONS:
-            account, cpu, n = _ours(bench, direction, plan, doc)
-            cpu_seconds, cpu_products = cpu_seconds + cpu, cpu_products + n
+            account = _ours(bench, direction, plan, doc, save)
             if direction == "hubspot_to_quickbooks":
                 steady_account = account
             if plan.naive:
-                _naive(bench, direction, plan, doc)
-        machinery: dict[str, Any] = {
-            "cpu_ms_per_product": round(cpu_seconds * 1000 / max(cpu_products, 1), 3),
-            "cpu_products": cpu_products,
-            "cpu_scope": "initial full syncs, both directions, every process of the worker",
-        }
+                _naive(bench, direction, plan, doc, save)
+        doc["machinery"] = _cpu_summary(doc)
         if plan.steady is not None and steady_account is not None:
             log.info("steady state: %s", plan.steady)
             doc["steady"] = measure_steady(bench, steady_account, plan.steady)
+            save(doc)
         if plan.memory_sizes:
-            machinery["memory"] = measure_memory(bench, plan.memory_sizes)
-        doc["machinery"] = machinery
+            doc["machinery"]["memory"] = measure_memory(bench, plan.memory_sizes)
     meta["load_average_end"] = load_average()
     meta["duration_seconds"] = round(time.perf_counter() - started, 1)
+    save(doc)
     return doc
 
 
-def _ours(bench: Bench, direction: str, plan: Plan, doc: dict[str, Any]) -> tuple[Any, float, int]:
+def _cpu_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    full = [r for r in doc["runs"] if r["who"] == syncs.OURS and r["scenario"] == "full"]
+    products = sum(r["products"] for r in full)
+    worker_ms = sum(r["cpu_ms_per_product"].get("worker", 0) * r["products"] for r in full)
+    emulator_ms = sum(r["cpu_ms_per_product"].get("emulators", 0) * r["products"] for r in full)
+    return {
+        "cpu_ms_per_product": round(worker_ms / max(products, 1), 3),
+        "emulator_cpu_ms_per_product": round(emulator_ms / max(products, 1), 3),
+        "cpu_products": products,
+        "cpu_scope": "initial full syncs, both directions, every process of the worker",
+    }
+
+
+def _ours(
+    bench: Bench, direction: str, plan: Plan, doc: dict[str, Any], save: Save
+) -> StackAccount:
     account = bench.new_account(direction)
     bench.seed_source(account, direction, plan.products)
     worker = bench.stack.start_worker(
         f"bulk-{direction}", queues=("bulk",), concurrency=bench.config.workers
     )
     try:
-        cpu, products = 0.0, 0
         for scenario in ("full", "resync"):
             log.info("productsync %s %s of %d products", scenario, direction, plan.products)
-            measured = syncs.ours(
-                bench, account, direction, scenario, worker, timeout=plan.run_timeout
-            )
-            doc["runs"].append(measured.sync.as_dict())
-            log.info("  %.1f s, %s", measured.sync.wall_seconds, measured.sync.outcomes)
-            if scenario == "full":
-                cpu, products = measured.worker_cpu_seconds, measured.sync.products
+            sync = syncs.ours(bench, account, direction, scenario, worker, timeout=plan.run_timeout)
+            doc["runs"].append(sync.as_dict())
+            save(doc)
+            log.info("  %.1f s, %s", sync.wall_seconds, sync.outcomes)
     finally:
         worker.stop()
-    return account, cpu, products
+    return account
 
 
-def _naive(bench: Bench, direction: str, plan: Plan, doc: dict[str, Any]) -> None:
+def _naive(bench: Bench, direction: str, plan: Plan, doc: dict[str, Any], save: Save) -> None:
     target = syncs.naive_target(bench, direction, plan.products)
     for scenario in ("full", "resync"):
         log.info("naive %s %s of %d products", scenario, direction, plan.products)
-        measured = syncs.naive(bench, target, direction, scenario)
-        doc["runs"].append(measured.sync.as_dict())
-        log.info("  %.1f s, %s", measured.sync.wall_seconds, measured.sync.outcomes)
+        sync = syncs.naive(bench, target, direction, scenario)
+        doc["runs"].append(sync.as_dict())
+        save(doc)
+        log.info("  %.1f s, %s", sync.wall_seconds, sync.outcomes)

@@ -3,6 +3,7 @@ changed, by productsync (real workers) and by the naive script, measured the sam
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,20 +22,29 @@ from workers.catalog.port import source_of
 SOURCE_SEED = 6  # the same catalog for productsync and for the naive script
 
 
-@dataclass
-class Measured:
-    sync: SyncMeasurement
-    worker_cpu_seconds: float = 0.0
-
-
 class _Window:
-    """Wall time and ledger mark of one measured interval."""
+    """Wall time, ledger mark and CPU of one measured interval. ``worker`` is the Celery
+    worker doing the syncs, if any; this process holds the emulators (and the naive
+    script when that runs)."""
 
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: Bench, worker: Process | None) -> None:
         self.bench = bench
+        self.worker = worker
         self.mark: Mark = bench.ledgers.mark()
+        self.cpu = self._cpu()
         self.started = time.perf_counter()
         self.wall = 0.0
+
+    def _cpu(self) -> dict[str, float]:
+        own = os.times()  # this process only (its threads), never its reaped children
+        cpu = {"emulators": own.user + own.system}
+        if self.worker is not None:
+            cpu["worker"] = tree_cpu_seconds(self.worker.pid)
+        return cpu
+
+    def stop(self) -> None:
+        self.wall = time.perf_counter() - self.started
+        self.cpu = {name: after - self.cpu[name] for name, after in self._cpu().items()}
 
     def measurement(
         self, who: str, scenario: str, direction: str, products: int, outcomes: dict[str, int]
@@ -43,31 +53,29 @@ class _Window:
         preset = self.bench.config.preset
         floor = rate_floor(preset.buckets(), {s: t.by_category() for s, t in calls.items()})
         return SyncMeasurement(
-            who, scenario, direction, products, self.wall, calls, floor, preset.name, outcomes
-        )
+            who, scenario, direction, products, self.wall, calls, floor, preset.name, outcomes,
+            self.cpu,
+        )  # fmt: skip
 
 
 @contextmanager
-def _window(bench: Bench) -> Iterator[_Window]:
-    window = _Window(bench)
+def _window(bench: Bench, worker: Process | None = None) -> Iterator[_Window]:
+    window = _Window(bench, worker)
     yield window
-    window.wall = time.perf_counter() - window.started
+    window.stop()
 
 
 def ours(
     bench: Bench, account: StackAccount, direction: str, scenario: str, worker: Process,
     *, timeout: float,
-) -> Measured:  # fmt: skip
+) -> SyncMeasurement:  # fmt: skip
     """One full-sync run of ``account`` through the real workers, measured."""
     client = pipeline.broker(bench.stack)
-    cpu_before = tree_cpu_seconds(worker.pid)
-    with _window(bench) as window:
+    with _window(bench, worker) as window:
         run_id = pipeline.start_full_sync(bench.stack, client, account.id)
         state = pipeline.wait_for_run(bench.stack, run_id, timeout)
-    cpu = tree_cpu_seconds(worker.pid) - cpu_before
     client.close()
-    sync = window.measurement(OURS, scenario, direction, state.total, state.outcomes())
-    return Measured(sync, cpu)
+    return window.measurement(OURS, scenario, direction, state.total, state.outcomes())
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ def naive_target(bench: Bench, direction: str, products: int) -> NaiveTarget:
     return target
 
 
-def naive(bench: Bench, target: NaiveTarget, direction: str, scenario: str) -> Measured:
+def naive(bench: Bench, target: NaiveTarget, direction: str, scenario: str) -> SyncMeasurement:
     """One pass of the naive script over every source product, measured."""
     stack = bench.stack
     with _window(bench) as window:
@@ -112,4 +120,4 @@ def naive(bench: Bench, target: NaiveTarget, direction: str, scenario: str) -> M
         "skipped": result.skipped,
         "failed": len(result.errors),
     }
-    return Measured(window.measurement(NAIVE, scenario, direction, result.products, outcomes))
+    return window.measurement(NAIVE, scenario, direction, result.products, outcomes)

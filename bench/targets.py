@@ -166,18 +166,8 @@ def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
             )
         )
     memory = (machinery or {}).get("memory") or {}
-    small = memory.get("poller", {}).get(str(memory.get("small_n")))
-    large = memory.get("poller", {}).get(str(memory.get("large_n")))
-    if small and large:
-        growth = large / small
-        verdicts.append(
-            Verdict(
-                f"poller memory at {memory['large_n']:,} ≤ {POLLER_MEMORY_GROWTH} x at "
-                f"{memory['small_n']:,}",
-                f"{growth:.2f} x",
-                growth <= POLLER_MEMORY_GROWTH,
-            )
-        )
+    if memory:
+        verdicts.append(_memory_verdict(memory))
     pairs = paired(doc, "full") + paired(doc, "resync")
     if pairs:
         ratios = [(o, n, n["total"]["calls"] / max(o["total"]["calls"], 1)) for o, n in pairs]
@@ -197,6 +187,27 @@ def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+def _memory_verdict(memory: Mapping[str, Any]) -> Verdict:
+    small_n, large_n = memory["small_n"], memory["large_n"]
+    target = f"poller memory at {large_n:,} ≤ {POLLER_MEMORY_GROWTH} x at {small_n:,}"
+    small = memory["poller"].get(str(small_n))
+    large = memory["poller"].get(str(large_n))
+    if small and large:
+        growth = large / small
+        return Verdict(target, f"{growth:.2f} x", growth <= POLLER_MEMORY_GROWTH)
+    detail = memory.get("details", {}).get("poller", {}).get(str(large_n if small else small_n))
+    reason = detail.get("outcome") if detail else "not measured"
+    return Verdict(
+        target,
+        f"no result at {large_n if small else small_n:,}: {reason}",
+        False,
+        f"The poll of {large_n:,} changes did not complete ({reason}): one poll lists the whole "
+        "window and inserts every job in one transaction within the task time limit. Paging "
+        "the window (commit the jobs and advance the cursor per page of changes) would "
+        "bound both its duration and its memory.",
+    )
 
 
 def _breakdown(run: Mapping[str, Any]) -> str:

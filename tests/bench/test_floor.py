@@ -38,21 +38,26 @@ def test_no_limited_calls_means_no_floor_and_no_ratio() -> None:
     assert floor.seconds == 0 and floor.binding == "none" and floor.ratio(5.0) is None
 
 
-def test_scale_compresses_windows_not_counts() -> None:
-    real = {b.name: b for b in RatePreset("pro", 1).buckets()}
-    fast = {b.name: b for b in RatePreset("pro", 4).buckets()}
-    assert real["ten_secondly"].limit == fast["ten_secondly"].limit == 190
-    assert fast["ten_secondly"].window == 2.5 and fast["per_minute"].window == 15
+def test_scale_multiplies_counts_rounding_like_the_emulators() -> None:
+    real = {b.name: b for b in RatePreset("professional", 1).buckets()}
+    fast = {b.name: b for b in RatePreset("professional", 2.5).buckets()}
+    assert (real["ten_secondly"].limit, fast["ten_secondly"].limit) == (190, 475)
+    assert fast["ten_secondly"].window == 10 and fast["per_minute"].window == 60
+    assert fast["search"].limit == 12  # HubSpot floors 12.5
+    assert fast["per_second"].limit == 25 and fast["batch"].limit == 300
     calls = {"quickbooks": {"read": 1000, "write": 1000}}
-    assert rate_floor(fast.values(), calls).seconds == rate_floor(real.values(), calls).seconds / 4
+    assert rate_floor(real.values(), calls).seconds == 199.0  # 10/s binds: (2000-1)//10
+    assert rate_floor(fast.values(), calls).seconds == 79.0
+    limits = RatePreset("starter", 3).client_limits()
+    assert limits["hubspot"]["burst_per_10s"] == 300 and limits["quickbooks"]["concurrency"] == 30
 
 
 def test_parse_preset() -> None:
     assert parse_preset("starter") == RatePreset("starter", 1)
-    assert parse_preset("pro*5") == RatePreset("pro", 5)
-    assert parse_preset("oauth:2.5").name == "oauthx2.5"
+    assert parse_preset("professional*5") == RatePreset("professional", 5)
+    assert parse_preset("enterprise:2.5").name == "enterprisex2.5"
     assert parse_preset("starterx4") == RatePreset("starter", 4)
     with pytest.raises(ValueError, match="unknown HubSpot tier"):
         parse_preset("gold*2")
     with pytest.raises(ValueError, match="positive"):
-        parse_preset("pro*0")
+        parse_preset("starter*0")

@@ -6,7 +6,7 @@ from typing import Any
 
 from bench.calls import Tally
 from bench.floor import Floor
-from bench.report import render, write_json
+from bench.report import json_path, render, write_json
 from bench.results import NAIVE, OURS, LatencySummary, SyncMeasurement, percentile
 from bench.targets import evaluate
 
@@ -100,5 +100,6 @@ def test_render_and_write(tmp_path: Path) -> None:
     assert "| HubSpot → QBO | productsync | 100 | 11.0 |" in text
     assert "**missed**" in text and "Why targets were missed" in text
     assert "p95 s" in text and "48.8" in text  # 50,000 KiB poller peak
-    path = write_json(d, tmp_path)
+    path = write_json(d, json_path(d, tmp_path))
+    assert path.name == "bench-20261125T200000Z.json"
     assert json.loads(path.read_text())["runs"][0]["wall_over_floor"] == 1.1
