@@ -191,12 +191,12 @@ def test_hubspot_create_with_unknown_outcome_waits_for_search_then_finds_it(
     assert sync_product(ctx, dispatch.job_id).outcome == "retrying"
     assert job(ctx, dispatch.job_id).write_started_at is not None
 
-    patient = replace(ctx, settings=ctx.settings.replace(poll_settle_seconds=30.0))
     make_due(ctx, dispatch.job_id)
-    assert sync_product(patient, dispatch.job_id).outcome == "retrying"
+    assert sync_product(ctx, dispatch.job_id).outcome == "retrying"
     assert history(ctx)[-1].error_code == "awaiting_search_index"
 
+    later = replace(ctx, settings=ctx.settings.replace(poll_overlap_seconds=0.0))
     make_due(ctx, dispatch.job_id)
-    assert sync_product(ctx, dispatch.job_id).outcome == "unchanged"  # found, not re-created
+    assert sync_product(later, dispatch.job_id).outcome == "unchanged"  # found, not re-created
     assert len(hubspot.by_sku("L-1")) == 1
     assert job(ctx, dispatch.job_id).write_started_at is None

@@ -69,8 +69,9 @@ class Upsert:
         if self.destination.system == "hubspot" and job.write_started_at is not None:
             # HubSpot has no idempotency key and its search lags behind writes: after a
             # create whose outcome we never saw, "not found" is only trustworthy once the
-            # index has settled. (QBO replays a create by its requestid instead.)
-            settled = job.write_started_at + timedelta(seconds=self.settings.poll_settle_seconds)
+            # index has caught up. The poll overlap is our bound on that lag (the poll
+            # relies on it too). QBO replays a create by its requestid instead.
+            settled = job.write_started_at + timedelta(seconds=self.settings.poll_overlap_seconds)
             wait = (settled - utcnow()).total_seconds()
             if wait > 0:
                 raise TransientError(
