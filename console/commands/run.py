@@ -265,7 +265,7 @@ def _announce(
         click.echo(
             f"\n  web login: {settings.web_username} / {settings.web_password.reveal()}   "
             f"Flower login: {settings.flower_username} / {settings.flower_password.reveal()}"
-            "   (development defaults)"
+            "   (shown in development only)"
         )
     click.echo(f"\n  logs: {log_dir}/ ({', '.join(c.name for c in supervisor.children)})")
     if demo is not None:
