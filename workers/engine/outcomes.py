@@ -105,7 +105,9 @@ def record_attempt(
     if job_status == "parked":
         # A park is not a failed try: it must not eat the attempts budget.
         values["attempts"] = Job.attempts - 1
-    if job_status in ("succeeded", "failed", "skipped") or rotate_request:
+    if job_status in ("succeeded", "failed", "skipped"):
+        # Only a final outcome settles an earlier create whose answer was lost; a new
+        # request id does not (HubSpot search may still be catching up with it).
         values["write_started_at"] = None
     if rotate_request:
         values["request_id"] = new_request_id()
