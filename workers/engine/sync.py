@@ -26,7 +26,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from models import Account, Job, ProductLink, utcnow
 from models.db import session_scope
@@ -86,7 +85,7 @@ def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
     if job.attempts > ctx.settings.max_attempts:
         return _finish(ctx, attempt, owner, "failed", exhausted_error(job))
     try:
-        written, link_args = _attempt(ctx, claimed, attempt, owner)
+        written = _attempt(ctx, claimed, attempt, owner)
     except LeaseLost:
         return SyncResult("lease_lost")
     except Skip as skip:
@@ -101,10 +100,6 @@ def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
         log.exception("job %s: unexpected %s", job_id, type(exc).__name__)
         err = TransientError(f"Internal error ({type(exc).__name__}).", code="internal_error")
         return _retry(ctx, attempt, owner, err)
-    with session_scope(ctx.database_url) as session:
-        if link_args is not None:
-            save_link(session, **link_args)
-        record_attempt(session, attempt, owner=owner, job_status="succeeded", action=written.action)
     return SyncResult(written.action)
 
 
@@ -127,9 +122,7 @@ def _claim(ctx: SyncContext, job_id: int, owner: str) -> _Claimed | None:
         )
 
 
-def _attempt(
-    ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str
-) -> tuple[Written, dict[str, Any] | None]:
+def _attempt(ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str) -> Written:
     job, account = claimed.job, claimed.account
     direction: Direction = account.direction  # type: ignore[assignment]
     check_still_current(account, job)
@@ -167,20 +160,27 @@ def _attempt(
             lock=lock,
         )
         written = upsert.run(mapped, target)
+        # Recorded before the lock is released: the next holder must find the link (a
+        # search might not show our create yet).
+        with session_scope(ctx.database_url) as session:
+            if written.destination is not None:
+                attempt.set_id(destination.system, written.destination.id)
+                save_link(
+                    session,
+                    account_id=account.id,
+                    source_system=source.system,
+                    source_id=current.id,
+                    destination_id=written.destination.id,
+                    sku=mapped.sku,
+                    fingerprint=fingerprint(mapped),
+                    written=written.action != "unchanged",
+                )
+            record_attempt(
+                session, attempt, owner=owner, job_status="succeeded", action=written.action
+            )
     finally:
         lock.release()
-    if written.destination is None:
-        return written, None
-    attempt.set_id(destination.system, written.destination.id)
-    return written, {
-        "account_id": account.id,
-        "source_system": source.system,
-        "source_id": current.id,
-        "destination_id": written.destination.id,
-        "sku": mapped.sku,
-        "fingerprint": fingerprint(mapped),
-        "written": written.action != "unchanged",
-    }
+    return written
 
 
 def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:
