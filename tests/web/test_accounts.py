@@ -40,7 +40,7 @@ def test_settings_page_shows_direction_mappings_and_explains_the_switch(
     assert "not connected" in html
 
 
-def test_an_unknown_field_is_refused_with_a_message_and_nothing_issaved_mappings(
+def test_an_unknown_field_is_refused_with_a_message_and_nothing_is_saved(
     client: FlaskClient, user: str, web_database: str
 ) -> None:
     account = _account(web_database)
