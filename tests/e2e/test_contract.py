@@ -115,10 +115,15 @@ def test_two_pollers_at_once_one_cursor_advance_no_duplicate_jobs(stack: Stack) 
         results.append(len(poll_account(context, acct.id)))
 
     threads = [threading.Thread(target=poller) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    # Slow HubSpot answers keep the first poll going while the second one starts.
+    stack.hubspot_admin.set_knobs(latency_ms=500)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        stack.hubspot_admin.set_knobs(latency_ms=0)
     assert sorted(results) == [0, 10]
     assert len(acct.jobs()) == 10
     with session_scope(stack.database_url) as session:
