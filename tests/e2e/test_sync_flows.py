@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from models.db import session_scope
 from tests.support.stack import Stack, StackAccount
+from workers.engine.accounts import set_direction
 
 pytestmark = pytest.mark.e2e
 
@@ -94,3 +96,33 @@ def test_terminal_errors_are_recorded_while_the_rest_succeed(pipeline: Stack) ->
     [clash] = [e for e in final if e.error_code == "duplicate_sku_in_destination"]
     assert len(clash.details["ids"]) == 2
     assert [i["Sku"] for i in acct.quickbooks_items() if i["Sku"] not in ("TAKEN",)] == ["OK-1"]
+
+
+def test_direction_switch_over_the_pipeline_and_no_secret_in_logs_or_history(
+    pipeline: Stack,
+) -> None:
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    acct.hubspot_create(name="Switch", hs_sku="SW-1", price="2")
+    pipeline.wait_for(lambda: _done(acct, 1))
+    with session_scope(pipeline.database_url) as session:
+        set_direction(session, acct.id, "quickbooks_to_hubspot")
+    [item] = _item(acct, "SW-1")
+    acct.quickbooks_update(item["Id"], Name="Switched in QBO")
+    acct.quickbooks_create(Name="Born in QBO", Sku="QB-1", UnitPrice=9)
+
+    def in_hubspot() -> dict[str, str]:
+        return {
+            p["properties"].get("hs_sku"): p["properties"].get("name")
+            for p in acct.hubspot_products()
+        }
+
+    pipeline.wait_for(lambda: in_hubspot().get("QB-1") and acct.quiet())
+    pipeline.wait_for(lambda: in_hubspot().get("SW-1") == "Switched in QBO" and acct.quiet())
+    assert len(_item(acct, "SW-1")) == 1 and len(acct.writes("quickbooks")) == 1
+    assert len(acct.hubspot_products()) == 2  # nothing duplicated either way
+
+    # G5: the account's tokens appear in no log, history row or job row.
+    texts = [p.output() for p in pipeline.processes]
+    texts += [repr((e.error_message, e.details, e.changes)) for e in acct.history()]
+    texts += [repr((j.error_message, j.request_id)) for j in acct.jobs()]
+    assert acct.secrets and all(s not in t for s in acct.secrets for t in texts)

@@ -288,7 +288,10 @@ class Stack:
                     .where(Credential.account_id == account_id, Credential.system == system)
                     .values(rate_limits=overrides)
                 )
-        return StackAccount(self, account_id, str(portal["portal_id"]), str(realm["realm_id"]))
+        secrets = (portal["token"], realm["access_token"], realm["refresh_token"])
+        return StackAccount(
+            self, account_id, str(portal["portal_id"]), str(realm["realm_id"]), secrets
+        )
 
     # -- waiting --------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ recorded, and count the service's writes from the emulators' ledgers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -25,6 +25,8 @@ class StackAccount:
     id: int
     portal_id: str
     realm_id: str
+    # The tokens issued for this account, for leak scans (G5); never print them.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     # -- acting as a person in each vendor's UI (admin routes: no auth, no limits) --------
 
