@@ -20,8 +20,10 @@ Re-announcing is always safe: the claim absorbs duplicates.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
+import redis
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -90,8 +92,10 @@ def stalled_runs(ctx: SyncContext) -> list[int]:
 
 
 def mark_queue_busy(ctx: SyncContext, queue: str) -> None:
-    """Called on every claim: the queue's messages are flowing (expires after a lease)."""
-    ctx.redis.set(ACTIVE_KEY + queue, 1, px=int(ctx.settings.job_lease_seconds * 1000))
+    """Called on every claim: the queue's messages are flowing (expires after a lease).
+    Only a hint for the sweeper, so a Redis hiccup here never fails the job."""
+    with contextlib.suppress(redis.RedisError):
+        ctx.redis.set(ACTIVE_KEY + queue, 1, px=int(ctx.settings.job_lease_seconds * 1000))
 
 
 def busy_queues(ctx: SyncContext) -> list[str]:
