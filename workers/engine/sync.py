@@ -7,7 +7,8 @@
     map (DataError → terminal) → source SKU shared with another product → terminal
     per-(account, SKU) lock (busy → retry)
     resolve + write (`workers.engine.upsert`)
-    ONE transaction: link + history row + job outcome + run progress (fenced by lease)
+    ONE transaction, still under the lock: link + history row + job outcome + run
+    progress (the job row fenced by the lease owner)
 
 Errors decide what happens next (design §3): retryable → pending again after a backoff
 with full jitter (Retry-After as a floor) and a Celery countdown of the same length;

@@ -4,6 +4,9 @@ Resolution goes by product link first (so a SKU renamed in the source renames th
 destination product instead of orphaning it), else by an exact SKU search: 0 matches →
 create, 1 → update only what differs (nothing differs → zero writes), ≥ 2 → conflict.
 Writes happen only while the per-(account, SKU) lock is still ours.
+
+An inactive QBO item carrying the SKU counts as a match: it is updated (not reactivated,
+which is the user's call) and never duplicated by a second item with the same SKU.
 """
 
 from __future__ import annotations
