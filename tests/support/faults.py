@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
@@ -190,3 +192,23 @@ def hubspot_bulk_create(stack: Stack, acct: StackAccount, count: int, prefix: st
             response.raise_for_status()
             ids += [str(r["id"]) for r in response.json()["results"]]
     return ids
+
+
+def arrivals(entries: list[dict[str, Any]]) -> list[tuple[datetime, dict[str, Any]]]:
+    """Ledger entries with the time each request *arrived* (the ledger stamps the end)."""
+    out = []
+    for e in entries:
+        done = datetime.fromisoformat(e["time"])
+        out.append((done - timedelta(milliseconds=e["duration_ms"]), e))
+    return sorted(out, key=lambda pair: pair[0])
+
+
+def max_in_window(entries: list[dict[str, Any]], seconds: float) -> int:
+    """The most requests that arrived within any ``seconds``-long window."""
+    times = [t for t, _ in arrivals(entries)]
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while (t - times[lo]).total_seconds() >= seconds:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

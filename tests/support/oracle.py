@@ -173,7 +173,7 @@ def _polled_past(
     timestamp; the overlap window is what catches it, so give it that chance)."""
     with session_scope(stack.database_url) as session:
         cursor = session.scalars(select(Cursor).where(Cursor.account_id == acct.id)).first()
-        created_at = session.get(Account, acct.id).created_at  # type: ignore[union-attr]
+        created_at = _whole_second(session.get(Account, acct.id).created_at)  # type: ignore[union-attr]
     changed = [r for r in records if r.updated_at >= created_at and r.active]
     newest = max((r.updated_at for r in changed), default=None)
     if newest is None:
@@ -214,7 +214,7 @@ def _g1(
         account = session.get(Account, acct.id)
         assert account is not None
         direction = account.direction
-        created_at = account.created_at
+        created_at = _whole_second(account.created_at)
         mappings = load_mappings(session, acct.id)
         from_hubspot = source_of(direction) == "hubspot"  # type: ignore[arg-type]
         links = {
@@ -263,8 +263,9 @@ def _g1(
 
 
 def creates_by_sku(stack: Stack, acct: StackAccount, system: str) -> Counter[str]:
-    """Creates that reached ``system`` per SKU, from its ledger (performed ones only;
-    a QBO create replayed with the same requestid counts once)."""
+    """Creates that reached ``system`` per SKU, from its ledger (performed ones only; a
+    QBO create replayed with the same requestid, or a HubSpot upsert replayed with the
+    same write id, counts once)."""
     account = acct.portal_id if system == "hubspot" else acct.realm_id
     entries = stack.admin(system).ledger(account=account, method="POST")
     seen: set[str] = set()
@@ -279,6 +280,13 @@ def creates_by_sku(stack: Stack, acct: StackAccount, system: str) -> Counter[str
             elif e["path"].endswith("/products/batch/create"):
                 for item in body.get("inputs", []):
                     counts[str(item.get("properties", {}).get("hs_sku"))] += 1
+            elif e["path"].endswith("/products/batch/upsert"):
+                # Upserts keyed by the service's write id: a replay is the same create.
+                for item in body.get("inputs", []):
+                    key = f"upsert-{item.get('idProperty')}-{item.get('id')}"
+                    if key not in seen:
+                        seen.add(key)
+                        counts[str(item.get("properties", {}).get("hs_sku"))] += 1
         elif e["path"].endswith("/item") and "Id" not in body:
             key = e["requestid"] or f"seq-{e['seq']}"
             if key not in seen:
@@ -320,7 +328,7 @@ def _g4(
 ) -> None:
     with session_scope(stack.database_url) as session:
         cursor = session.scalars(select(Cursor).where(Cursor.account_id == acct.id)).first()
-        created_at = session.get(Account, acct.id).created_at  # type: ignore[union-attr]
+        created_at = _whole_second(session.get(Account, acct.id).created_at)  # type: ignore[union-attr]
     if cursor is None:
         return
     for record in source.values():
@@ -341,6 +349,11 @@ def _g4(
                 f"G4: cursor {cursor.value} is past {record.sku!r} modified "
                 f"{record.updated_at} but no job saw that change"
             )
+
+
+def _whole_second(value: datetime) -> datetime:
+    # QBO stamps changes to the second: one made in the account's first second counts.
+    return value.replace(microsecond=0)
 
 
 def _whole_ms(value: datetime) -> datetime:
