@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 import redis
+import requests
 
 from models import Job
 from tests.support.services import free_port
@@ -168,17 +169,21 @@ class RedisMonitor:
         return "\n".join(self.lines)
 
 
-def hubspot_bulk_create(stack: Stack, acct: StackAccount, count: int, prefix: str) -> list[str]:
-    """``count`` products created through HubSpot's batch API (100 a call), as an import
-    does; returns their ids. Uses the account's own private-app token."""
-    import requests
-
+def hubspot_api(stack: Stack, acct: StackAccount) -> requests.Session:
+    """A session on HubSpot's public API with the account's own private-app token (as a
+    person's script or an import would call it)."""
     from tests.support.oracle import stored_secrets
 
-    token = stored_secrets(stack, acct.id)[0]
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {stored_secrets(stack, acct.id)[0]}"
+    return http
+
+
+def hubspot_bulk_create(stack: Stack, acct: StackAccount, count: int, prefix: str) -> list[str]:
+    """``count`` products created through HubSpot's batch API (100 a call), as an import
+    does; returns their ids."""
     ids: list[str] = []
-    with requests.Session() as http:
-        http.headers["Authorization"] = f"Bearer {token}"
+    with hubspot_api(stack, acct) as http:
         for start in range(0, count, 100):
             inputs = [
                 {"properties": {"name": f"{prefix} {n}", "hs_sku": f"{prefix}-{n}", "price": "1"}}

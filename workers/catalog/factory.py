@@ -21,6 +21,7 @@ from sqlalchemy import select
 from models.account import Account
 from models.credential import Credential
 from models.db import session_scope
+from models.field_mapping import FieldMappingRow
 from workers.auth import CredentialStore, TokenCipher, TokenSource, oauth
 from workers.catalog.hubspot import HubSpotCatalog
 from workers.catalog.hubspot import schema as hubspot_schema
@@ -65,6 +66,11 @@ def catalog_for(
             account.hubspot_portal_id if system == "hubspot" else account.quickbooks_realm_id
         )
         defaults = _qbo_defaults(account)
+        # Custom HubSpot properties an account maps are read too; HubSpot only returns the
+        # properties a request names, and an unread one would look empty.
+        mapped = session.scalars(
+            select(FieldMappingRow.hubspot_field).where(FieldMappingRow.account_id == account_id)
+        ).all()
     if not vendor_id:
         raise ReauthRequired(
             f"account {account.name!r} is not connected to {system}; run "
@@ -93,7 +99,7 @@ def catalog_for(
             replay_on_401=False,
             pause_hint=hubspot_pause,
         )
-        return HubSpotCatalog(caller, vendor_id)
+        return HubSpotCatalog(caller, vendor_id, properties=mapped)
     caller = VendorCaller(
         "quickbooks",
         settings.quickbooks_api_base,
