@@ -1,0 +1,128 @@
+"""Postgres faults on a private cluster (initdb + pg_ctl in a temp folder, free port):
+a restart mid-task, backends killed during COMMIT, fork safety, ten jobs for one SKU."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from models.db import session_scope
+from tests.support import oracle
+from tests.support.faults import LocalPostgres, job_where, local_postgres
+from tests.support.stack import Stack, running_stack
+from workers.engine.jobs import NewJob, insert_jobs
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalPostgres]:
+    with local_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(cluster: LocalPostgres) -> Iterator[Stack]:
+    url = cluster.create_database("productsync_faults")
+    with running_stack(url) as running:
+        yield running
+
+
+def _wait_for_database(stack: Stack) -> None:
+    def up() -> bool:
+        try:
+            with session_scope(stack.database_url) as session:
+                session.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    stack.wait_for(up, timeout=30)
+
+
+def test_postgres_restarted_mid_task(pipeline: Stack, cluster: LocalPostgres) -> None:
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    pipeline.quickbooks_admin.add_fault("hang", r"/item$", method="POST", seconds=1.5)
+    acct.hubspot_create(name="Restart", hs_sku="PGRESTART-1", price="5")
+    pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))
+    cluster.restart("immediate")  # every connection dies; the create still happens
+    _wait_for_database(pipeline)
+    verdict = oracle.check(pipeline, acct, timeout=60)
+    [job] = verdict.jobs
+    assert job.status == "succeeded"
+    assert oracle.creates_by_sku(pipeline, acct, "quickbooks")["PGRESTART-1"] == 1
+
+
+def test_backends_killed_during_commit(pipeline: Stack, cluster: LocalPostgres) -> None:
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    stop = threading.Event()
+    killed: list[int] = []
+
+    def chaos() -> None:
+        # Terminate every backend of the service's database again and again: some die
+        # inside a transaction, some inside COMMIT (an outcome the worker never learns).
+        with psycopg.connect(cluster.admin_dsn, autocommit=True) as conn:
+            while not stop.is_set():
+                rows = conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = 'productsync_faults' AND pid <> pg_backend_pid() "
+                    "AND state <> 'idle'"
+                ).fetchall()
+                killed.extend(1 for r in rows if r[0])
+                time.sleep(0.03)
+
+    thread = threading.Thread(target=chaos, daemon=True)
+    thread.start()
+    try:
+        for n in range(10):
+            acct.hubspot_create(name=f"Chaos {n}", hs_sku=f"PGKILL-{n}", price=str(n + 1))
+        time.sleep(6)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert killed  # the chaos really hit busy backends
+    verdict = oracle.check(pipeline, acct, timeout=90)
+    assert set(verdict.by_status()) <= {"succeeded"}, verdict.by_status()
+
+
+def test_fork_safety_with_several_pool_children(pipeline: Stack) -> None:
+    worker = pipeline.start_worker("w4", concurrency=4)
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    for n in range(16):
+        acct.hubspot_create(name=f"Fork {n}", hs_sku=f"FORK-{n}", price="1")
+    verdict = oracle.check(pipeline, acct, timeout=60)
+    assert verdict.by_status() == {"succeeded": 16}
+    log = worker.output()
+    for symptom in ("lost synchronization", "SSL", "server closed the connection",
+                    "DatabaseError", "internal_error"):  # fmt: skip
+        assert symptom not in log, symptom
+    assert all(e.error_code is None for e in acct.history())
+
+
+def test_ten_jobs_for_one_sku_at_once(pipeline: Stack) -> None:
+    pipeline.start_worker("w4", concurrency=4)
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    product = acct.hubspot_create(name="Contended", hs_sku="TEN-1", price="1")
+    with session_scope(pipeline.database_url) as session:
+        dispatches = insert_jobs(
+            session,
+            account_id=acct.id,
+            source_system="hubspot",
+            reason="manual",
+            queue="sync",
+            changes=[NewJob(product, None) for _ in range(10)],
+        )
+    assert len(dispatches) == 10
+    for dispatch in dispatches:
+        pipeline.send("productsync.sync_product", dispatch.job_id, queue="sync")
+    for price in range(2, 6):  # the source keeps changing while they run
+        acct.hubspot_update(product, price=str(price), name=f"Contended v{price}")
+        time.sleep(0.1)
+    verdict = oracle.check(pipeline, acct, timeout=60)  # G1: final state = newest
+    assert set(verdict.by_status()) == {"succeeded"}
+    [item] = [i for i in acct.quickbooks_items() if i["Sku"] == "TEN-1"]
+    assert (item["Name"], str(item["UnitPrice"])) == ("Contended v5", "5")
+    assert oracle.creates_by_sku(pipeline, acct, "quickbooks")["TEN-1"] == 1
