@@ -24,7 +24,13 @@ from bench.targets import evaluate
 
 DEFAULT_PRESET = "starter*20"
 # The smoke run: everything once, tiny, at a speed-up that makes the poll interval 2 s.
-QUICK = {"n": 10, "memory_n": (20, 200), "steady_seconds": 2.0, "steady_rate": 3.0}
+QUICK = {
+    "n": 10,
+    "memory_n": (20, 200),
+    "steady_seconds": 2.0,
+    "steady_rate": 3.0,
+    "profile_n": 10,
+}
 QUICK_PRESET = "starter*30"
 
 
@@ -47,9 +53,12 @@ def parser() -> argparse.ArgumentParser:
         metavar=("SMALL", "LARGE"),
         help="catalog sizes for the memory scenario (default 1000 100000)",
     )
-    p.add_argument("--steady-seconds", type=float, default=30.0)
+    p.add_argument("--steady-seconds", type=float, default=20.0)
     p.add_argument("--steady-rate", type=float, default=4.0, help="edits per second")
     p.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    p.add_argument(
+        "--profile-n", type=int, default=100, help="products synced under cProfile (0: skip)"
+    )
     p.add_argument(
         "--quick", action="store_true", help="smoke run: tiny N and sizes (what CI runs)"
     )
@@ -80,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         memory_sizes=tuple(args.memory_n),  # type: ignore[arg-type]
         steady=SteadyPlan(args.steady_rate, args.steady_seconds),
         naive=not args.no_naive,
+        profile_products=args.profile_n,
     )
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     doc = new_document(config, command.strip())

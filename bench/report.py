@@ -226,6 +226,26 @@ def _machinery(doc: Mapping[str, Any]) -> list[str]:
             f"({m.get('cpu_scope', '')}).",
             "",
         ]
+    profile = m.get("profile")
+    if profile:
+        text += [
+            f"Where it goes: the engine's `sync_product` run in-process on {profile['products']} "
+            f"products ({_DIRECTIONS[profile['direction']]}) under cProfile with a per-thread CPU "
+            f"clock ({profile['cpu_ms_per_product']:g} ms per product including the "
+            "profiler's own overhead).",
+            "",
+            *_table(
+                ["library (self time)", "ms per product"],
+                [[f"`{k}`", f"{v:g}"] for k, v in list(profile["self_ms_by_library"].items())[:8]],
+            ),
+            *_table(
+                ["function (cumulative)", "ms per product", "calls"],
+                [
+                    [f"`{n}`", f"{ms:g}", _num(c)]
+                    for n, ms, c in profile["cumulative_ms_by_function"]
+                ],
+            ),
+        ]
     memory = m.get("memory")
     if memory:
         rows = [

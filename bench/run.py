@@ -13,6 +13,7 @@ from bench import syncs
 from bench.environment import Bench, Config, bench_stack
 from bench.machine import load_average, machine_facts
 from bench.machinery import measure_memory
+from bench.profile import explain_cpu, profile_sync
 from bench.steady import SteadyPlan, measure_steady
 from tests.support.stack import StackAccount
 from workers.mapping import DEFAULT_MAPPINGS
@@ -29,6 +30,7 @@ class Plan:
     memory_sizes: tuple[int, int] = (1000, 100_000)
     steady: SteadyPlan | None = field(default_factory=SteadyPlan)
     naive: bool = True
+    profile_products: int = 100
     run_timeout: float = 1800.0
 
 
@@ -70,6 +72,12 @@ def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str
             save(doc)
         if plan.memory_sizes:
             doc["machinery"]["memory"] = measure_memory(bench, plan.memory_sizes)
+            save(doc)
+        if plan.profile_products:
+            log.info("profile: %d products synced in-process", plan.profile_products)
+            profile = profile_sync(bench, DIRECTIONS[0], plan.profile_products)
+            doc["machinery"]["profile"] = profile
+            doc["machinery"]["cpu_explanation"] = explain_cpu(profile)
     meta["load_average_end"] = load_average()
     meta["duration_seconds"] = round(time.perf_counter() - started, 1)
     save(doc)

@@ -44,6 +44,8 @@ def test_quick_benchmark_runs_every_scenario_and_writes_the_report(tmp_path: Pat
 
     machinery = doc["machinery"]
     assert machinery["cpu_ms_per_product"] > 0
+    assert machinery["profile"]["products"] == 10 and machinery["profile"]["self_ms_by_library"]
+    assert machinery["cpu_explanation"].startswith("Profiled in-process")
     memory = machinery["memory"]
     assert all(
         memory[role][size] > 10_000 for role in ("poller", "worker") for size in ("20", "200")
