@@ -243,9 +243,12 @@ class Stack:
         direction: Direction = "hubspot_to_quickbooks",
         *,
         rate_limits: dict[str, dict[str, Any]] | None = None,
+        hubspot_token: str | None = None,
     ) -> StackAccount:
-        """A fresh portal + realm + account row with stored (encrypted) credentials."""
-        portal = self.hubspot_admin.vendor("POST", "hubspot/portals", json={})
+        """A fresh portal + realm + account row with stored (encrypted) credentials.
+        ``hubspot_token``: the portal's private-app token (a sentinel for leak scans)."""
+        body = {"token": hubspot_token} if hubspot_token else {}
+        portal = self.hubspot_admin.vendor("POST", "hubspot/portals", json=body)
         realm = self.quickbooks_admin.vendor("POST", "quickbooks/realms", json={})
         settings = self.settings()
         with session_scope(self.database_url) as session:
