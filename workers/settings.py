@@ -69,6 +69,10 @@ class Settings:
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 300.0
     broker_visibility_timeout: int = 3600
+    # Consecutive vendor failures (5xx, timeouts) per account that open the circuit, and
+    # how long calls then pause (jobs park meanwhile); 0 turns the circuit off.
+    circuit_failure_threshold: int = 5
+    circuit_cooldown_seconds: float = 30.0
 
     # Operator surfaces.
     web_host: str = "127.0.0.1"

@@ -91,6 +91,29 @@ def test_5xx_burst_is_retried_with_backoff(pipeline: Stack) -> None:
     assert [e.status for e in acct.history()] == ["retrying"] * 3 + ["succeeded"]
 
 
+def test_5xx_bursts_open_the_circuit_which_recovers(pipeline: Stack) -> None:
+    cooldown = 2.0
+    [worker] = [p for p in pipeline.processes if p.name == "w1"]
+    worker.stop()
+    pipeline.processes.remove(worker)
+    circuit = {"PRODUCTSYNC_CIRCUIT_FAILURE_THRESHOLD": "3",
+               "PRODUCTSYNC_CIRCUIT_COOLDOWN_SECONDS": str(cooldown)}  # fmt: skip
+    pipeline.start_worker("w1", env=circuit)
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    pipeline.quickbooks_admin.add_fault("system_fault", account=acct.realm_id, times=3)
+    for n in range(3):
+        acct.hubspot_create(name=f"Circuit {n}", hs_sku=f"CIRCUIT-{n}", price="1")
+    verdict = oracle.check(pipeline, acct, timeout=60)
+    assert verdict.by_status() == {"succeeded": 3}
+    parked = [e for e in acct.history() if e.error_code == "circuit_open"]
+    assert parked and all(e.status == "parked" for e in parked)
+    # While open, nothing reached QuickBooks for this company; then a trial closed it.
+    timed = arrivals(pipeline.quickbooks_admin.ledger(account=acct.realm_id))
+    opened = [t for t, e in timed if e["status"] == 500][-1]
+    pause = (opened + timedelta(seconds=0.3), opened + timedelta(seconds=cooldown - 0.2))
+    assert [e["path"] for t, e in timed if pause[0] < t < pause[1]] == []
+
+
 def test_timeout_after_the_server_acted_creates_once_in_quickbooks(pipeline: Stack) -> None:
     acct = pipeline.new_account("hubspot_to_quickbooks")
     # Longer than the client's 5 s read timeout; the item is created anyway.

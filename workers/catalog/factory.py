@@ -31,6 +31,7 @@ from workers.errors import DataError, NotFound, ReauthRequired
 from workers.http import Timeouts, hubspot_error, hubspot_pause, quickbooks_error
 from workers.http import close_all as close_sessions
 from workers.http.caller import VendorCaller
+from workers.http.circuit import Circuit
 from workers.ratelimit import RateBudget, limits_for
 from workers.settings import Settings
 
@@ -85,6 +86,13 @@ def catalog_for(
     except ValueError as exc:
         raise DataError(f"account {account.name!r}: {exc}", system=system) from None
     budget = RateBudget(redis_client, system, vendor_id, limits, local_zone=zone)
+    circuit = Circuit(
+        redis_client,
+        system,
+        vendor_id,
+        threshold=settings.circuit_failure_threshold,
+        cooldown_seconds=settings.circuit_cooldown_seconds,
+    )
     tokens = _token_source(system, account_id, settings, database_url)
     if system == "hubspot":
         caller = VendorCaller(
@@ -98,6 +106,7 @@ def catalog_for(
             # OAuth tokens are refreshed ahead of expires_in instead.
             replay_on_401=False,
             pause_hint=hubspot_pause,
+            circuit=circuit,
         )
         return HubSpotCatalog(caller, vendor_id, properties=mapped)
     caller = VendorCaller(
@@ -108,6 +117,7 @@ def catalog_for(
         timeouts=timeouts,
         classify=quickbooks_error,
         replay_on_401=True,
+        circuit=circuit,
     )
     return QuickBooksCatalog(
         caller,

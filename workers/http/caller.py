@@ -1,6 +1,7 @@
 """One vendor call, the way every connector makes it.
 
-Order per call: take a slot from the shared rate budget (which honours the account's
+Order per call: refuse while the account's circuit is open (`workers.http.circuit`) →
+take a slot from the shared rate budget (which honours the account's
 ``blocked_until``) → attach the current bearer token → send with timeouts → classify.
 A 401 gets exactly one refresh-and-replay when the token source can refresh (QBO);
 a vendor wait (429, 423, 477, daily quota) is written to ``blocked_until`` so every
@@ -17,7 +18,8 @@ from typing import Any
 import requests
 
 from workers.auth.source import TokenSource
-from workers.errors import ParkedError, RetryableError, SyncError
+from workers.errors import ParkedError, RetryableError, SyncError, TransientError
+from workers.http.circuit import Circuit
 from workers.http.transport import Timeouts, bearer, send
 from workers.ratelimit.budget import RateBudget
 
@@ -40,6 +42,7 @@ class VendorCaller:
         classify: Classifier,
         replay_on_401: bool,
         pause_hint: Callable[[requests.Response], float | None] | None = None,
+        circuit: Circuit | None = None,
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -49,6 +52,7 @@ class VendorCaller:
         self._classify = classify
         self._replay_on_401 = replay_on_401
         self._pause_hint = pause_hint
+        self.circuit = circuit
 
     def call(
         self,
@@ -65,18 +69,25 @@ class VendorCaller:
         state = self.tokens.token()
         replayed = False
         while True:
+            if self.circuit is not None:
+                self.circuit.check()
             with self.budget.slot(op):
-                response = send(
-                    self.system,
-                    method,
-                    self.base_url + path,
-                    timeouts=self.timeouts,
-                    auth=bearer(state.access_token),
-                    params=params,
-                    json_body=json_body,
-                    text_body=text_body,
-                    headers=headers,
-                )
+                try:
+                    response = send(
+                        self.system,
+                        method,
+                        self.base_url + path,
+                        timeouts=self.timeouts,
+                        auth=bearer(state.access_token),
+                        params=params,
+                        json_body=json_body,
+                        text_body=text_body,
+                        headers=headers,
+                    )
+                except TransientError:  # timeout, reset, truncated answer
+                    self._count(failed=True)
+                    raise
+            self._count(failed=response.status_code >= 500)
             if response.status_code == 401 and self._replay_on_401 and not replayed:
                 fresh = self.tokens.after_unauthorized(state)
                 if fresh is not None:
@@ -95,6 +106,14 @@ class VendorCaller:
                 return response
             self._spread_wait(error)
             raise error
+
+    def _count(self, *, failed: bool) -> None:
+        if self.circuit is None:
+            return
+        if failed:
+            self.circuit.failure()
+        else:
+            self.circuit.success()
 
     def _spread_wait(self, error: SyncError) -> None:
         seconds: float | None = None
