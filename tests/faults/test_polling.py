@@ -126,27 +126,24 @@ def _forget(stack: Stack, acct: StackAccount) -> None:
         session.execute(delete(Account).where(Account.id == acct.id))
 
 
+def _assert_polled_all(stack: Stack, acct: StackAccount, ids: list[str]) -> None:
+    """One poll saw every change (one job each) and the cursor passed none without one."""
+    jobs = _poll_alone(stack, acct)
+    try:
+        assert len(jobs) == len(ids) and {j.source_id for j in jobs} == set(ids)
+        assert oracle.check_cursor(stack, acct).lost == 0
+    finally:
+        _forget(stack, acct)
+
+
 def test_a_change_window_over_the_hubspot_10000_result_cap(pipeline: Stack) -> None:
     stop_processes(pipeline)
     acct = pipeline.new_account("hubspot_to_quickbooks")
-    ids = hubspot_bulk_create(pipeline, acct, 10_150, "CAP")
-    jobs = _poll_alone(pipeline, acct)
-    try:
-        assert len(jobs) == len(ids) and {j.source_id for j in jobs} == set(ids)
-        verdict = oracle.check_cursor(pipeline, acct)
-        assert verdict.lost == 0
-    finally:
-        _forget(pipeline, acct)
+    _assert_polled_all(pipeline, acct, hubspot_bulk_create(pipeline, acct, 10_150, "CAP"))
 
 
 def test_a_change_window_over_the_qbo_cdc_1000_cap(pipeline: Stack) -> None:
     stop_processes(pipeline)
     acct = pipeline.new_account("quickbooks_to_hubspot")
     ids = [acct.quickbooks_create(Name=f"Cdc {n}", Sku=f"CDC-{n}") for n in range(1_050)]
-    jobs = _poll_alone(pipeline, acct)
-    try:
-        assert len(jobs) == len(ids) and {j.source_id for j in jobs} == set(ids)
-        verdict = oracle.check_cursor(pipeline, acct)
-        assert verdict.lost == 0
-    finally:
-        _forget(pipeline, acct)
+    _assert_polled_all(pipeline, acct, ids)
