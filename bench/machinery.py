@@ -33,11 +33,12 @@ CELERY_KEYS = ("sync", "bulk", "unacked", "unacked_index")
 _TASKS = {"poller": "productsync.poll", "worker": "productsync.full_sync"}
 
 
-def _finished(worker: Process, task: str) -> str | None:
-    """None while ``task`` runs; else "ok" or the reason it failed (from the worker log)."""
-    text = worker.output()
-    if re.search(re.escape(task) + r"\[[^]]+\] succeeded in", text):
-        return "ok"
+def finished(text: str, task: str) -> str | None:
+    """None while ``task`` runs; else "ok: <its return value>" or the reason it failed,
+    from a worker's log."""
+    done = re.search(re.escape(task) + r"\[[^]]+\] succeeded in [0-9.]+s: (.*)", text)
+    if done:
+        return f"ok: {done.group(1).strip()}"
     failed = re.search(re.escape(task) + r"\[[^]]+\] raised (?:un)?expected: (.*)", text)
     return failed.group(1).strip() if failed else None
 
@@ -57,10 +58,14 @@ class _Listing:
     def poll(self) -> bool:
         """True once the listing task has ended (its outcome and peak are then set)."""
         if self.outcome is None:
-            self.outcome = _finished(self.worker, _TASKS[self.role])
+            self.outcome = finished(self.worker.output(), _TASKS[self.role])
             if self.outcome is not None:
                 self.seconds = time.perf_counter() - self.started
                 self.peak_kb = tree_peak_rss(self.worker.pid).largest_kb
+                # Both tasks return how many product jobs they announced: all n, or the
+                # listing was incomplete and its peak says nothing about n products.
+                if self.outcome.startswith("ok: ") and self.outcome != f"ok: {self.n}":
+                    self.outcome = f"listed {self.outcome[4:]} of {self.n:,} products"
         return self.outcome is not None
 
 
@@ -119,7 +124,7 @@ def measure_memory(bench: Bench, sizes: tuple[int, int], timeout: float = 600.0)
                 "seconds": round(listing.seconds, 1),
                 "outcome": listing.outcome,
             }
-            if listing.outcome == "ok":
+            if listing.outcome == f"ok: {n}":
                 memory[listing.role][str(n)] = listing.peak_kb
     memory["details"] = details
     memory["description"] = (
