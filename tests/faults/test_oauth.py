@@ -12,7 +12,7 @@ from sqlalchemy import select
 from models import Credential
 from models.db import session_scope
 from tests.support import oracle
-from tests.support.faults import job_where
+from tests.support.faults import hubspot_bulk_create, job_where
 from tests.support.stack import QBO_CLIENT, Stack, StackAccount
 from workers.auth import CredentialStore, TokenCipher, TokenGrant
 from workers.secret import Secret
@@ -22,6 +22,10 @@ TOKEN_PATH = r"/oauth2/v1/tokens/bearer$"
 
 def _token_calls(stack: Stack) -> list[dict]:  # type: ignore[type-arg]
     return stack.quickbooks_admin.ledger(path=TOKEN_PATH)
+
+
+def _quickbooks_ledger(stack: Stack, acct: StackAccount) -> list[dict]:  # type: ignore[type-arg]
+    return stack.quickbooks_admin.ledger(account=acct.realm_id)
 
 
 def _refresh_token(stack: Stack, acct: StackAccount) -> str:
@@ -74,15 +78,17 @@ def test_access_token_expiring_mid_run_is_refreshed_once(pipeline: Stack) -> Non
 
 
 def test_twenty_tasks_race_to_refresh_a_rotating_token(pipeline: Stack) -> None:
-    pipeline.start_worker("w2", concurrency=8)
+    pipeline.start_worker("w2", concurrency=18)  # 20 pool processes with w1's two
     acct = pipeline.new_account("hubspot_to_quickbooks")
+    hubspot_bulk_create(pipeline, acct, 40, "WARM")  # every process caches the token
+    oracle.check(pipeline, acct, timeout=60)
     before = _refresh_token(pipeline, acct)
     _expire_access(pipeline, acct)
     mark = len(_token_calls(pipeline))
-    for n in range(20):
-        acct.hubspot_create(name=f"Race {n}", hs_sku=f"RACE20-{n}", price="1")
+    hubspot_bulk_create(pipeline, acct, 20, "RACE20")  # 20 tasks hit the 401 at once
     verdict = oracle.check(pipeline, acct, timeout=60)
-    assert verdict.by_status() == {"succeeded": 20}
+    assert verdict.by_status() == {"succeeded": 60}
+    assert len([e for e in _quickbooks_ledger(pipeline, acct) if e["status"] == 401]) >= 2
     assert len(_token_calls(pipeline)[mark:]) == 1  # one token request
     after = _refresh_token(pipeline, acct)
     assert after != before  # the rotated (newest) refresh token is the one stored
@@ -90,7 +96,7 @@ def test_twenty_tasks_race_to_refresh_a_rotating_token(pipeline: Stack) -> None:
     _expire_access(pipeline, acct)
     acct.hubspot_create(name="Race after", hs_sku="RACE20-after", price="1")
     verdict = oracle.check(pipeline, acct)
-    assert verdict.by_status() == {"succeeded": 21}
+    assert verdict.by_status() == {"succeeded": 61}
     assert _status(pipeline, acct) == "ok"
 
 

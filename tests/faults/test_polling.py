@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import redis
 from sqlalchemy import delete, select
@@ -39,10 +40,11 @@ def test_two_beats_at_once(pipeline: Stack) -> None:
 def test_overlapping_polls_with_a_lock_that_expires_mid_poll(pipeline: Stack) -> None:
     stop_processes(pipeline)
     acct = pipeline.new_account("hubspot_to_quickbooks")
+    ctx = pipeline.context()
+    assert engine.poll_account(ctx, acct.id) == []  # the cursor exists (version 1)
     for n in range(4):
         acct.hubspot_create(name=f"Overlap {n}", hs_sku=f"OVER-{n}", price="3")
     time.sleep(pipeline.timings.settle + 0.6)
-    ctx = pipeline.context()
     # The first poller's search hangs; meanwhile its lock expires and a second one polls.
     pipeline.hubspot_admin.add_fault("hang", r"/search$", seconds=2.0)
     first: list[object] = []
@@ -50,12 +52,16 @@ def test_overlapping_polls_with_a_lock_that_expires_mid_poll(pipeline: Stack) ->
     slow.start()
     time.sleep(0.7)
     redis.Redis.from_url(pipeline.redis.url).delete(f"{PREFIX}poll:{acct.id}")  # expired
+    second_started = datetime.now(UTC)
     second = engine.poll_account(ctx, acct.id)
     slow.join(10)
     assert len(second) == 4 and first == []  # the late poller lost the cursor CAS
     with session_scope(pipeline.database_url) as session:
         cursor = session.scalars(select(Cursor).where(Cursor.account_id == acct.id)).one()
-        assert cursor.version == 1  # moved once, by the poller that did the work
+    # Where the poller that did the work left it: the slow one (an earlier window end)
+    # never moved it back, which would re-read and, worse, undo a newer poll's progress.
+    assert cursor.version == 2
+    assert cursor.value >= second_started - timedelta(seconds=pipeline.timings.settle + 0.05)
     for dispatch in second:
         pipeline.send("productsync.sync_product", dispatch.job_id, queue=dispatch.queue)
     pipeline.start_worker("w1")
