@@ -98,9 +98,13 @@ def test_hubspot_to_quickbooks_bad_input(pipeline: Stack) -> None:
     for sku in ("P-PRECISE", "N-LONG", "D-LONG"):
         assert _final(acct)[sku].details, sku  # the note saying what was changed
     assert not {" LEAD", "TRAIL ", "DUP-SRC", "P-SCI", "P-NEG", "P-HUGE"} & set(items)
-    # No query was ever sent with an altered SKU: every SKU lookup names it exactly.
-    queries = [str(e["query"]) for e in pipeline.quickbooks_admin.ledger(account=acct.realm_id)]
-    assert not any("LEAD" in q and "' LEAD'" not in q and "LEAD'" in q for q in queries)
+    # Every SKU lookup names the SKU exactly (QBO string literal escaping, no LIKE).
+    ledger = pipeline.quickbooks_admin.ledger(account=acct.realm_id, path=r"/query$")
+    lookups = [str(e["body"]) for e in ledger if "Sku" in str(e["body"])]
+    for sku in TRICKY_SKUS:
+        literal = "'" + sku.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        assert any(literal in q for q in lookups), (sku, lookups)
+    assert not any(" like " in q.lower() for q in lookups)
     assert verdict.by_status()["failed"] >= 10
 
 
@@ -116,6 +120,16 @@ def test_quickbooks_to_hubspot_exact_skus_never_a_third_product(pipeline: Stack)
     by_sku = {p["hs_sku"]: p for p in products}
     assert by_sku["casesku"]["name"] == "Existing lower"
     assert len(products) == len(TRICKY_SKUS) + 1  # one per SKU, nothing else
+    searched = [
+        f
+        for e in pipeline.hubspot_admin.ledger(account=acct.portal_id, path=r"/search$")
+        for group in e["body"]["filterGroups"]
+        for f in group["filters"]
+        if f["propertyName"] == "hs_sku"
+    ]
+    assert {(f["operator"], f.get("value")) for f in searched} == {
+        ("EQ", sku) for sku in TRICKY_SKUS
+    }
 
 
 def test_unknown_product_type_is_refused(pipeline: Stack) -> None:
