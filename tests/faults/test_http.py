@@ -130,8 +130,14 @@ def test_lost_response_after_the_server_acted_creates_once_in_hubspot(pipeline: 
     pipeline.hubspot_admin.add_fault(
         "lose_response", r"/batch/upsert$", method="POST", account=acct.portal_id
     )
-    acct.quickbooks_create(Name="Lost answer", Sku="LOST-H", UnitPrice=6)
-    verdict = oracle.check(pipeline, acct)
+    # HubSpot's search shows a new product seconds late: the retry cannot rely on it.
+    lag = {"search_lag_create_ms": 3000, "search_lag_update_ms": 3000}
+    pipeline.hubspot_admin.set_knobs(**lag)
+    try:
+        acct.quickbooks_create(Name="Lost answer", Sku="LOST-H", UnitPrice=6)
+        verdict = oracle.check(pipeline, acct)
+    finally:
+        pipeline.hubspot_admin.set_knobs(**{k: pipeline.timings.search_lag_ms for k in lag})
     [job] = verdict.jobs
     assert job.status == "succeeded" and job.attempts >= 2
     assert oracle.creates_by_sku(pipeline, acct, "hubspot")["LOST-H"] == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import text
 
 from models.db import session_scope
 from tests.support import oracle
-from tests.support.faults import LocalPostgres, job_where, local_postgres
+from tests.support.faults import LocalPostgres, job_where, local_postgres, send_burst
 from tests.support.stack import Stack, running_stack
 from workers.engine.jobs import NewJob, insert_jobs
 
@@ -103,26 +104,32 @@ def test_fork_safety_with_several_pool_children(pipeline: Stack) -> None:
 
 
 def test_ten_jobs_for_one_sku_at_once(pipeline: Stack) -> None:
+    """Into HubSpot, where nothing but the service's own lock stops two concurrent creates
+    (no unique names, no unique SKUs, search lags behind writes)."""
     pipeline.start_worker("w4", concurrency=4)
-    acct = pipeline.new_account("hubspot_to_quickbooks")
-    product = acct.hubspot_create(name="Contended", hs_sku="TEN-1", price="1")
+    acct = pipeline.new_account("quickbooks_to_hubspot")
+    item = acct.quickbooks_create(Name="Contended", Sku="TEN-1", UnitPrice=1)
     with session_scope(pipeline.database_url) as session:
         dispatches = insert_jobs(
             session,
             account_id=acct.id,
-            source_system="hubspot",
+            source_system="quickbooks",
             reason="manual",
             queue="sync",
-            changes=[NewJob(product, None) for _ in range(10)],
+            changes=[NewJob(item, None) for _ in range(10)],
         )
     assert len(dispatches) == 10
-    for dispatch in dispatches:
-        pipeline.send("productsync.sync_product", dispatch.job_id, queue="sync")
-    for price in range(2, 6):  # the source keeps changing while they run
-        acct.hubspot_update(product, price=str(price), name=f"Contended v{price}")
-        time.sleep(0.1)
-    verdict = oracle.check(pipeline, acct, timeout=60)  # G1: final state = newest
+    lag = {"search_lag_create_ms": 3000, "search_lag_update_ms": 3000}
+    pipeline.hubspot_admin.set_knobs(**lag)  # a create stays invisible to search a while
+    try:
+        send_burst(pipeline, [d.job_id for d in dispatches])
+        for price in range(2, 6):  # the source keeps changing while they run
+            acct.quickbooks_update(item, UnitPrice=price, Name=f"Contended v{price}")
+            time.sleep(0.1)
+        verdict = oracle.check(pipeline, acct, timeout=60)  # G1: final state = newest
+    finally:
+        pipeline.hubspot_admin.set_knobs(**{k: pipeline.timings.search_lag_ms for k in lag})
     assert set(verdict.by_status()) == {"succeeded"}
-    [item] = [i for i in acct.quickbooks_items() if i["Sku"] == "TEN-1"]
-    assert (item["Name"], str(item["UnitPrice"])) == ("Contended v5", "5")
-    assert oracle.creates_by_sku(pipeline, acct, "quickbooks")["TEN-1"] == 1
+    [product] = [p["properties"] for p in acct.hubspot_products()]
+    assert (product["name"], Decimal(product["price"])) == ("Contended v5", Decimal(5))
+    assert oracle.creates_by_sku(pipeline, acct, "hubspot")["TEN-1"] == 1

@@ -217,3 +217,19 @@ def max_in_window(entries: list[dict[str, Any]], seconds: float) -> int:
             lo += 1
         best = max(best, hi - lo + 1)
     return best
+
+
+def send_burst(stack: Stack, job_ids: list[int], queue: str = "sync") -> None:
+    """Announce many jobs back to back on one broker connection (so they really overlap)."""
+    from celery import Celery
+
+    client = Celery("fault-burst", broker=stack.redis.url)
+    client.conf.update(task_serializer="json", accept_content=["json"])
+    try:
+        with client.connection_for_write() as conn:
+            for job_id in job_ids:
+                client.send_task(
+                    "productsync.sync_product", args=[job_id], queue=queue, connection=conn
+                )
+    finally:
+        client.close()
