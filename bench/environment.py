@@ -12,7 +12,7 @@ from typing import Any
 from bench.ledgers import Ledgers
 from bench.presets import LatencyPreset, RatePreset
 from tests.support.services import fresh_database
-from tests.support.stack import Stack, StackAccount, Timings, running_stack
+from tests.support.stack import Process, Stack, StackAccount, Timings, running_stack
 from workers.catalog.port import source_of
 
 # HubSpot's search index lag at k = 1 (emulator defaults, api-reference §1.4).
@@ -65,6 +65,11 @@ class Config:
         return knobs
 
 
+# The end-to-end stack shortens HTTP timeouts so fault tests fail fast; the benchmark uses
+# production's (workers/settings.py), or a large listing would time out where it would not.
+PRODUCTION_HTTP = {"PRODUCTSYNC_HTTP_CONNECT_TIMEOUT": "10", "PRODUCTSYNC_HTTP_READ_TIMEOUT": "30"}
+
+
 class Bench:
     """One stack plus what the scenarios share."""
 
@@ -72,6 +77,18 @@ class Bench:
         self.stack = stack
         self.config = config
         self.ledgers = Ledgers({s: stack.admin(s) for s in ("hubspot", "quickbooks")})
+
+    def env(self) -> dict[str, str]:
+        """The workers' environment (``PRODUCTSYNC_*``)."""
+        return {**self.stack.env(), **PRODUCTION_HTTP}
+
+    def start_worker(self, name: str, queues: tuple[str, ...], concurrency: int) -> Process:
+        return self.stack.start_worker(
+            name, queues=queues, concurrency=concurrency, env=PRODUCTION_HTTP
+        )
+
+    def start_beat(self, name: str) -> Process:
+        return self.stack.start_beat(name, env=PRODUCTION_HTTP)
 
     def new_account(self, direction: str) -> StackAccount:
         """A fresh portal + realm + account, its client budget set for the preset."""

@@ -46,7 +46,7 @@ def profile_sync(bench: Bench, direction: str, products: int, top: int = 12) -> 
     """Sync ``products`` (after a warm-up) of a fresh account in this process, profiled."""
     account = bench.new_account(direction)
     bench.seed_source(account, direction, products + WARM_UP)
-    os.environ.update(bench.stack.env())  # the worker's configuration, in this process
+    os.environ.update(bench.env())  # the worker's configuration, in this process
     from tasks.context import current_context
 
     ctx = current_context()

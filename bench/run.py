@@ -102,9 +102,7 @@ def _ours(
 ) -> StackAccount:
     account = bench.new_account(direction)
     bench.seed_source(account, direction, plan.products)
-    worker = bench.stack.start_worker(
-        f"bulk-{direction}", queues=("bulk",), concurrency=bench.config.workers
-    )
+    worker = bench.start_worker(f"bulk-{direction}", ("bulk",), bench.config.workers)
     try:
         for scenario in ("full", "resync"):
             log.info("productsync %s %s of %d products", scenario, direction, plan.products)

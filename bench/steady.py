@@ -69,13 +69,12 @@ def _arrivals(bench: Bench, mark: dict[str, int], realm: str) -> dict[str, float
 
 def measure_steady(bench: Bench, account: StackAccount, plan: SteadyPlan) -> dict[str, Any]:
     """Edits ``account``'s HubSpot products (direction HubSpot → QBO, already synced)."""
-    stack = bench.stack
     products = [p["id"] for p in account.hubspot_products() if not p.get("archived")]
     if len(products) < plan.edits:
         raise ValueError(f"steady state needs {plan.edits} products, found {len(products)}")
     _only(bench, account)
-    worker = stack.start_worker("steady-sync", queues=("poll", "sync"), concurrency=plan.workers)
-    beat = stack.start_beat("steady-beat")
+    worker = bench.start_worker("steady-sync", ("poll", "sync"), plan.workers)
+    beat = bench.start_beat("steady-beat")
     interval = bench.config.poll_interval
     try:
         time.sleep(interval + 1.0)  # beat's first tick and poll: the cursor starts

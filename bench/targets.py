@@ -82,6 +82,22 @@ def _wall_note(run: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
         f"average over {wall:.1f} s"
     )
     workers = doc.get("meta", {}).get("worker_concurrency")
+    cpus = doc.get("meta", {}).get("cpus")
+    worker_cpu = run.get("cpu_ms_per_product", {}).get("worker", 0) * run["products"] / 1000
+    emulator_cpu = run.get("cpu_ms_per_product", {}).get("emulators", 0) * run["products"] / 1000
+    if worker_cpu and wall:
+        note += (
+            f"; the worker used {worker_cpu:.1f} CPU-seconds and the emulators "
+            f"{emulator_cpu:.1f} in those {wall:.1f} s on {cpus} CPUs shared with PostgreSQL, "
+            "Redis and other work"
+        )
+        # Half the machine on our processes alone (the database and broker take more):
+        # the run waits for CPU before it waits for the vendors' limits.
+        if cpus and (worker_cpu + emulator_cpu) / wall >= 0.5 * cpus:
+            note += (
+                ", so it is CPU-bound before it is rate-limited: less CPU per product "
+                "(target 5 below) closes most of the gap"
+            )
     if run["throttled"]:
         note += (
             f"; {run['throttled']} answers were 429 (the shared Redis budget let through calls "
@@ -203,10 +219,10 @@ def _memory_verdict(memory: Mapping[str, Any]) -> Verdict:
         target,
         f"no result at {large_n if small else small_n:,}: {reason}",
         False,
-        f"The poll of {large_n:,} changes did not complete ({reason}): one poll lists the whole "
-        "window and inserts every job in one transaction within the task time limit. Paging "
-        "the window (commit the jobs and advance the cursor per page of changes) would "
-        "bound both its duration and its memory.",
+        f"The first poll of {large_n:,} changes did not complete ({reason}); see the memory "
+        "table's timings. A poll lists its whole window, then inserts and announces every job "
+        "inside one task and its time limit: paging the window (commit the jobs and advance "
+        "the cursor per page of changes) would bound both its duration and its memory.",
     )
 
 
