@@ -11,7 +11,7 @@ from sqlalchemy import update
 from models import Job, utcnow
 from models.db import session_scope
 from tests.support import oracle
-from tests.support.faults import arrivals, job_where, max_in_window
+from tests.support.faults import arrivals, finished, job_where, max_in_window
 from tests.support.stack import Stack, StackAccount
 
 QBO_PER_SECOND = 10  # the vendor default the client enforces (workers.ratelimit.limits)
@@ -103,6 +103,11 @@ def test_5xx_bursts_open_the_circuit_which_recovers(pipeline: Stack) -> None:
     pipeline.quickbooks_admin.add_fault("system_fault", account=acct.realm_id, times=3)
     for n in range(3):
         acct.hubspot_create(name=f"Circuit {n}", hs_sku=f"CIRCUIT-{n}", price="1")
+    # Parked is a valid end state for the oracle: first wait for the circuit to close.
+    pipeline.wait_for(
+        lambda: finished(acct, 3) and not job_where(acct, lambda j: j.status == "parked"),
+        timeout=40,
+    )
     verdict = oracle.check(pipeline, acct, timeout=60)
     assert verdict.by_status() == {"succeeded": 3}
     parked = [e for e in acct.history() if e.error_code == "circuit_open"]
@@ -117,7 +122,9 @@ def test_5xx_bursts_open_the_circuit_which_recovers(pipeline: Stack) -> None:
 def test_timeout_after_the_server_acted_creates_once_in_quickbooks(pipeline: Stack) -> None:
     acct = pipeline.new_account("hubspot_to_quickbooks")
     # Longer than the client's 5 s read timeout; the item is created anyway.
-    pipeline.quickbooks_admin.add_fault("hang", r"/item$", method="POST", seconds=5.5)
+    pipeline.quickbooks_admin.add_fault(
+        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=5.5
+    )
     acct.hubspot_create(name="Timed out", hs_sku="TIMEOUT-Q", price="6")
     verdict = oracle.check(pipeline, acct)
     [job] = verdict.jobs
@@ -147,7 +154,9 @@ def test_stale_synctoken_race_ends_with_the_newest_values(pipeline: Stack) -> No
     acct = pipeline.new_account("hubspot_to_quickbooks")
     product = acct.hubspot_create(name="Racy", hs_sku="RACE-1", price="1")
     oracle.check(pipeline, acct)
-    pipeline.quickbooks_admin.add_fault("stale_synctoken", r"/item$", method="POST", times=2)
+    pipeline.quickbooks_admin.add_fault(
+        "stale_synctoken", r"/item$", method="POST", account=acct.realm_id, times=2
+    )
     acct.hubspot_update(product, price="2.50", name="Racy v2")
     verdict = oracle.check(pipeline, acct)  # G1 compares with the current source values
     assert verdict.jobs[-1].status == "succeeded"

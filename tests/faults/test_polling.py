@@ -46,7 +46,7 @@ def test_overlapping_polls_with_a_lock_that_expires_mid_poll(pipeline: Stack) ->
         acct.hubspot_create(name=f"Overlap {n}", hs_sku=f"OVER-{n}", price="3")
     time.sleep(pipeline.timings.settle + 0.6)
     # The first poller's search hangs; meanwhile its lock expires and a second one polls.
-    pipeline.hubspot_admin.add_fault("hang", r"/search$", seconds=2.0)
+    pipeline.hubspot_admin.add_fault("hang", r"/search$", account=acct.portal_id, seconds=2.0)
     first: list[object] = []
     slow = threading.Thread(target=lambda: first.extend(engine.poll_account(ctx, acct.id)))
     slow.start()

@@ -46,7 +46,9 @@ def _wait_for_database(stack: Stack) -> None:
 
 def test_postgres_restarted_mid_task(pipeline: Stack, cluster: LocalPostgres) -> None:
     acct = pipeline.new_account("hubspot_to_quickbooks")
-    pipeline.quickbooks_admin.add_fault("hang", r"/item$", method="POST", seconds=1.5)
+    pipeline.quickbooks_admin.add_fault(
+        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=1.5
+    )
     acct.hubspot_create(name="Restart", hs_sku="PGRESTART-1", price="5")
     pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))
     cluster.restart("immediate")  # every connection dies; the create still happens

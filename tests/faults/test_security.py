@@ -76,7 +76,9 @@ def test_sentinel_secrets_appear_nowhere(pipeline: Stack) -> None:
         # A refresh: the rotated tokens must not leak either.
         body = {"realm_id": acct.realm_id}
         pipeline.quickbooks_admin.vendor("POST", "quickbooks/tokens/expire", json=body)
-        pipeline.quickbooks_admin.add_fault("status", r"/item$", method="POST", status=500)
+        pipeline.quickbooks_admin.add_fault(
+            "status", r"/item$", method="POST", account=acct.realm_id, status=500
+        )
         acct.hubspot_create(name="After refresh", hs_sku="SEC-3", price="1")
         verdict = oracle.check(pipeline, acct, secrets=[sentinel, *first_tokens])
     assert verdict.by_status() == {"succeeded": 2, "failed": 1}
