@@ -123,6 +123,9 @@ def test_ten_jobs_for_one_sku_at_once(pipeline: Stack) -> None:
     assert len(dispatches) == 10
     lag = {"search_lag_create_ms": 3000, "search_lag_update_ms": 3000}
     pipeline.hubspot_admin.set_knobs(**lag)  # a create stays invisible to search a while
+    # Uneven source reads spread the jobs out, so some reach the SKU lock just as another
+    # job releases it (claimed before that job linked its create).
+    pipeline.quickbooks_admin.set_knobs(latency_ms=100, jitter_ms=400)
     try:
         send_burst(pipeline, [d.job_id for d in dispatches])
         for price in range(2, 6):  # the source keeps changing while they run
@@ -131,6 +134,7 @@ def test_ten_jobs_for_one_sku_at_once(pipeline: Stack) -> None:
         verdict = oracle.check(pipeline, acct, timeout=60)  # G1: final state = newest
     finally:
         pipeline.hubspot_admin.set_knobs(**{k: pipeline.timings.search_lag_ms for k in lag})
+        pipeline.quickbooks_admin.set_knobs(latency_ms=0, jitter_ms=0)
     assert set(verdict.by_status()) == {"succeeded"}
     [product] = [p["properties"] for p in acct.hubspot_products()]
     assert (product["name"], Decimal(product["price"])) == ("Contended v5", Decimal(5))

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models import Account, Job, ProductLink, utcnow
+from models import Account, Job, utcnow
 from models.db import session_scope
 from workers.catalog.port import Catalog, Direction, Record, destination_of
 from workers.engine import jobs
@@ -63,7 +63,6 @@ class _Claimed:
     job: Job
     account: Account
     mappings: tuple[FieldMapping, ...]
-    link_target: str | None  # the linked destination id, if any
 
 
 @dataclass(frozen=True)
@@ -113,14 +112,7 @@ def _claim(ctx: SyncContext, job_id: int, owner: str) -> _Claimed | None:
         account = session.get(Account, job.account_id)
         if account is None:
             return None
-        destination = destination_of(account.direction)  # type: ignore[arg-type]
-        link = link_for(session, account.id, job.source_system, job.source_id)  # type: ignore[arg-type]
-        return _Claimed(
-            job=job,
-            account=account,
-            mappings=load_mappings(session, account.id),
-            link_target=_linked_id(link, destination) if link else None,
-        )
+        return _Claimed(job=job, account=account, mappings=load_mappings(session, account.id))
 
 
 def _attempt(ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str) -> Written:
@@ -148,7 +140,10 @@ def _attempt(ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str) 
             "Another worker is syncing this SKU right now.", retry_after=LOCK_BUSY_RETRY_SECONDS
         )
     try:
-        target = destination.get(claimed.link_target) if claimed.link_target else None
+        # The link is read under the lock, not at the claim: another job for this product
+        # may have created it meanwhile, and a lagging search would not show that create.
+        linked = _linked_target(ctx, job, destination.system)
+        target = destination.get(linked) if linked else None
         upsert = Upsert(
             settings=ctx.settings,
             database_url=ctx.database_url,
@@ -194,8 +189,12 @@ def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:
         raise duplicate_sku(source.system, sku, [current.id, *others], source=True)
 
 
-def _linked_id(link: ProductLink, system: str) -> str | None:
-    return link.hubspot_id if system == "hubspot" else link.quickbooks_id
+def _linked_target(ctx: SyncContext, job: Job, system: str) -> str | None:
+    with session_scope(ctx.database_url) as session:
+        link = link_for(session, job.account_id, job.source_system, job.source_id)  # type: ignore[arg-type]
+        if link is None:
+            return None
+        return link.hubspot_id if system == "hubspot" else link.quickbooks_id
 
 
 def exhausted_error(job: Job) -> DataError:
