@@ -266,6 +266,8 @@ def _memory_cell(memory: Mapping[str, Any], role: str, n: int) -> str:
     seconds = f"{detail['seconds']:g} s" if "seconds" in detail else ""
     if str(n) in memory[role]:
         return f"{memory[role][str(n)] / 1024:.1f}" + (f" (listed in {seconds})" if seconds else "")
+    if detail.get("peak_kb"):  # unfinished: the peak seen so far is a lower bound
+        return f"≥ {detail['peak_kb'] / 1024:.1f} ({detail['outcome']}, after {seconds})"
     return f"no result: {detail.get('outcome') or 'not run'}" + (
         f" after {seconds}" if seconds else ""
     )

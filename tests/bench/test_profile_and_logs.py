@@ -18,6 +18,10 @@ def test_finished_reads_the_celery_log() -> None:
     assert finished(LOG, "productsync.full_sync") == "ok: 1"
     assert finished(LOG, "productsync.sweep") is None
     assert finished("", "productsync.poll") is None
+    hard = (
+        "[19:27:25: ERROR/MainProcess] Hard time limit (180.0s) exceeded for productsync.poll[1f]"
+    )
+    assert finished(hard, "productsync.poll") == "killed at the 180 s hard time limit"
 
 
 def test_library_of() -> None:

@@ -87,6 +87,29 @@ def test_targets_say_what_was_met_and_why_not() -> None:
     assert naive.met is False and "full H→Q" in naive.note
 
 
+def test_an_unfinished_large_poll_is_a_lower_bound() -> None:
+    d = doc()
+    memory = d["machinery"]["memory"]
+    del memory["poller"]["100000"]
+    memory["details"] = {
+        "poller": {
+            "100000": {
+                "peak_kb": 150000,
+                "seconds": 180.0,
+                "outcome": "killed at the 180 s hard time limit",
+            }
+        }
+    }
+    verdict = {v.target: v for v in evaluate(d)}["poller memory at 100,000 ≤ 1.2 x at 1,000"]
+    assert verdict.met is False and verdict.measured.startswith("≥ 3.00 x")
+    assert "Paging the window" in verdict.note
+    assert "≥ 146.5 (killed at the 180 s hard time limit, after 180 s)" in render(d)
+    memory["details"]["poller"]["100000"]["peak_kb"] = 55000
+    assert {v.target: v for v in evaluate(d)}[
+        "poller memory at 100,000 ≤ 1.2 x at 1,000"
+    ].met is None
+
+
 def test_fewer_writes_flip_the_calls_target() -> None:
     verdicts = {v.target: v for v in evaluate(doc(ours_full_write=0))}
     assert verdicts["≤ 1.05 vendor calls per synced product (full sync)"].met is True
