@@ -18,7 +18,7 @@ from bench.environment import Config
 from bench.machine import ROOT
 from bench.presets import LATENCIES, parse_preset
 from bench.report import DOC_PATH, RESULTS_DIR, json_path, render, write_json
-from bench.run import Plan, new_document, run
+from bench.run import DIRECTIONS, Plan, new_document, run
 from bench.steady import SteadyPlan
 from bench.targets import evaluate
 
@@ -51,11 +51,17 @@ def parser() -> argparse.ArgumentParser:
         nargs=2,
         default=(1000, 100_000),
         metavar=("SMALL", "LARGE"),
-        help="catalog sizes for the memory scenario (default 1000 100000)",
+        help="catalog sizes for the memory scenario (default 1000 100000; 0 0 skips it)",
     )
-    p.add_argument("--steady-seconds", type=float, default=20.0)
+    p.add_argument("--steady-seconds", type=float, default=20.0, help="0 skips the steady state")
     p.add_argument("--steady-rate", type=float, default=4.0, help="edits per second")
     p.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    p.add_argument(
+        "--direction",
+        choices=("both", *DIRECTIONS),
+        default="both",
+        help="full-sync directions to run (default both; the steady state needs HubSpot → QBO)",
+    )
     p.add_argument(
         "--profile-n", type=int, default=100, help="products synced under cProfile (0: skip)"
     )
@@ -86,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     config = Config(preset, LATENCIES[args.latency], args.workers)
     plan = Plan(
         products=args.n,
-        memory_sizes=tuple(args.memory_n),  # type: ignore[arg-type]
-        steady=SteadyPlan(args.steady_rate, args.steady_seconds),
+        memory_sizes=tuple(args.memory_n) if max(args.memory_n) > 0 else (),  # type: ignore[arg-type]
+        steady=SteadyPlan(args.steady_rate, args.steady_seconds) if args.steady_seconds else None,
+        directions=DIRECTIONS if args.direction == "both" else (args.direction,),
         naive=not args.no_naive,
         profile_products=args.profile_n,
     )

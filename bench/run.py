@@ -27,7 +27,8 @@ Save = Callable[[dict[str, Any]], None]
 @dataclass(frozen=True)
 class Plan:
     products: int = 1000
-    memory_sizes: tuple[int, int] = (1000, 100_000)
+    memory_sizes: tuple[int, int] | tuple[()] = (1000, 100_000)
+    directions: tuple[str, ...] = DIRECTIONS
     steady: SteadyPlan | None = field(default_factory=SteadyPlan)
     naive: bool = True
     profile_products: int = 100
@@ -59,7 +60,7 @@ def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str
     meta = doc["meta"]
     with bench_stack(config) as bench:
         steady_account = None
-        for direction in DIRECTIONS:
+        for direction in plan.directions:
             account = _ours(bench, direction, plan, doc, save)
             if direction == "hubspot_to_quickbooks":
                 steady_account = account
@@ -71,7 +72,7 @@ def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str
             doc["steady"] = measure_steady(bench, steady_account, plan.steady)
             save(doc)
         if plan.memory_sizes:
-            doc["machinery"]["memory"] = measure_memory(bench, plan.memory_sizes)
+            doc["machinery"]["memory"] = measure_memory(bench, plan.memory_sizes)  # type: ignore[arg-type]
             save(doc)
         if plan.profile_products:
             log.info("profile: %d products synced in-process", plan.profile_products)
