@@ -10,7 +10,7 @@ from celery import Task
 from models.db import session_scope
 from tasks.app import app
 from tasks.context import current_context
-from tasks.dispatch import announce
+from tasks.dispatch import announce, announce_chunks
 from workers import engine
 from workers.errors import RetryableError, SyncError
 
@@ -25,6 +25,20 @@ def sync_product(self: Task, job_id: int) -> str:
         # is lost, the sweeper announces the job again.
         raise self.retry(countdown=result.retry_in, max_retries=None)
     return result.outcome
+
+
+# A chunk's duration grows with its size: bounded by HTTP timeouts and the job leases it
+# keeps renewing while it progresses, not by the per-job time limit.
+@app.task(name="productsync.sync_chunk", time_limit=None, soft_time_limit=None)
+def sync_chunk(job_ids: list[int]) -> int:
+    """Full-sync jobs in one go; a job that must retry is announced again on its own."""
+    done = 0
+    for job_id, result in engine.sync_chunk(current_context(), job_ids):
+        done += 1
+        if result.retry_in is not None:
+            # Like sync_product's retry: if this publish is lost, the sweeper re-announces.
+            sync_product.apply_async(args=[job_id], queue="bulk", countdown=result.retry_in)
+    return done
 
 
 # A poll lists a whole window (up to the vendors' caps): bounded by HTTP timeouts and its
@@ -63,7 +77,7 @@ def sweep() -> int:
 def full_sync(self: Task, run_id: int) -> int:
     context = current_context()
     try:
-        return announce(engine.enumerate_run(context, run_id))
+        return announce_chunks(engine.enumerate_run(context, run_id), engine.CHUNK)
     except RetryableError as err:
         attempt = self.request.retries + 1
         s = context.settings
