@@ -27,18 +27,18 @@ def sync_product(self: Task, job_id: int) -> str:
     return result.outcome
 
 
-# A chunk's duration grows with its size: bounded by HTTP timeouts and the job leases it
-# keeps renewing while it progresses, not by the per-job time limit.
-@app.task(name="productsync.sync_chunk", time_limit=None, soft_time_limit=None)
+@app.task(name="productsync.sync_chunk")
 def sync_chunk(job_ids: list[int]) -> int:
-    """Full-sync jobs in one go; a job that must retry is announced again on its own."""
-    done = 0
-    for job_id, result in engine.sync_chunk(current_context(), job_ids):
-        done += 1
+    """Full-sync jobs in one go; a job that must retry is announced again on its own, and
+    jobs the chunk had no time for go back to the queue as a new chunk."""
+    chunk = engine.sync_chunk(current_context(), job_ids)
+    for job_id, result in chunk.results:
         if result.retry_in is not None:
             # Like sync_product's retry: if this publish is lost, the sweeper re-announces.
             sync_product.apply_async(args=[job_id], queue="bulk", countdown=result.retry_in)
-    return done
+    if chunk.deferred:
+        announce_chunks([engine.Dispatch(j, "bulk") for j in chunk.deferred], engine.CHUNK)
+    return len(chunk.results)
 
 
 # A poll lists a whole window (up to the vendors' caps): bounded by HTTP timeouts and its

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import pytest
 from sqlalchemy import select
 
 from models import Job, SyncRun
@@ -38,7 +39,9 @@ def run_chunks(ctx: SyncContext, dispatches: Sequence[Dispatch]) -> list[tuple[i
     ids = [d.job_id for d in dispatches]
     results: list[tuple[int, SyncResult]] = []
     for start in range(0, len(ids), CHUNK):
-        results += sync_chunk(ctx, ids[start : start + CHUNK])
+        chunk = sync_chunk(ctx, ids[start : start + CHUNK])
+        assert chunk.deferred == []
+        results += chunk.results
     return results
 
 
@@ -155,3 +158,26 @@ def test_without_an_index_the_chunk_searches_like_the_per_product_path(
     assert result.outcome == "updated"
     assert quickbooks.calls.count("find_by_sku") == 1
     assert [w.id for w in quickbooks.writes] == [existing.id]
+
+
+def test_a_chunk_out_of_time_gives_its_jobs_back_unstarted(
+    ctx: SyncContext,
+    account_id: int,
+    hubspot: MemoryCatalog,
+    quickbooks: MemoryCatalog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for n in range(3):
+        hubspot.add(widget(f"T-{n}"))
+    _, dispatches = full_sync(ctx, account_id)
+    ids = [d.job_id for d in dispatches]
+    monkeypatch.setattr("workers.engine.bulk.TIME_SHARE", 0.0)
+    chunk = sync_chunk(ctx, ids)
+    assert (chunk.results, chunk.deferred) == ([], ids)
+    with session_scope(ctx.database_url) as session:
+        rows = session.scalars(select(Job)).all()
+        assert {(j.status, j.attempts, j.lease_owner) for j in rows} == {("pending", 0, None)}
+    assert quickbooks.writes == [] and history(ctx) == []
+
+    monkeypatch.setattr("workers.engine.bulk.TIME_SHARE", 0.5)
+    assert [r.outcome for _, r in run_chunks(ctx, dispatches)] == ["created"] * 3

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -38,28 +39,40 @@ from workers.mapping import FieldMapping, map_product
 # HubSpot's batch/read takes 100 ids; QBO's `Id IN (…)` more. Fewer jobs per message
 # would spread a run over more processes, at one more pair of reads per chunk.
 CHUNK = 100
+# Of a job lease (the tasks' soft time limit): the rest of a slow chunk goes back to the
+# queue rather than outliving its leases.
+TIME_SHARE = 0.5
 
 
-def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> list[tuple[int, SyncResult]]:
-    """Run the jobs of one chunk; returns each claimed job's result (a ``retry_in`` means
-    announce that job again, alone, after that many seconds)."""
+@dataclass(frozen=True)
+class ChunkResult:
+    """Each attempted job's result (a ``retry_in`` means announce that job again, alone,
+    after that many seconds) and the claimed jobs the chunk gave back unstarted, to
+    announce again as a chunk."""
+
+    results: list[tuple[int, SyncResult]] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+
+
+def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
+    """Run the jobs of one chunk, for at most half a job lease (also the task's soft time
+    limit): what is left then is given back, its attempts budget untouched."""
     owner = f"{ctx.worker_id}:{uuid.uuid4().hex[:8]}"
-    lease = ctx.settings.job_lease_seconds
+    budget = ctx.settings.job_lease_seconds * TIME_SHARE
+    started = time.monotonic()
     claimed = _claim(ctx, job_ids, owner)
     if not claimed:
-        return []
+        return ChunkResult()
     lookup = _prefetch(ctx, claimed)
-    results: list[tuple[int, SyncResult]] = []
-    renewed = time.monotonic()
+    outcome = ChunkResult()
     for position, item in enumerate(claimed):
-        if time.monotonic() - renewed > lease / 3:
-            # The chunk outlives one job's lease: keep the rest ours.
+        if time.monotonic() - started > budget:
+            rest = [c.job.id for c in claimed[position:]]
             with session_scope(ctx.database_url) as session:
-                rest = [c.job.id for c in claimed[position:]]
-                jobs.extend_leases(session, rest, owner=owner, lease_seconds=lease)
-            renewed = time.monotonic()
-        results.append((item.job.id, run_claimed(ctx, item, owner, lookup)))
-    return results
+                outcome.deferred.extend(jobs.release(session, rest, owner=owner))
+            break
+        outcome.results.append((item.job.id, run_claimed(ctx, item, owner, lookup)))
+    return outcome
 
 
 def _claim(ctx: SyncContext, job_ids: Sequence[int], owner: str) -> list[Claimed]:

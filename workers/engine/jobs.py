@@ -109,15 +109,25 @@ def claim_many(
     return sorted(session.execute(stmt).scalars().all(), key=lambda j: j.id)
 
 
-def extend_leases(
-    session: Session, job_ids: Sequence[int], *, owner: str, lease_seconds: float
-) -> None:
-    """Keep jobs a chunk still holds from being taken over while it works through them."""
-    session.execute(
+def release(session: Session, job_ids: Sequence[int], *, owner: str) -> list[int]:
+    """Give claimed jobs back unstarted: pending and due, the claim's attempt not counted.
+    Returns those that were still ours."""
+    now = utcnow()
+    result = session.execute(
         update(Job)
         .where(Job.id.in_(list(job_ids)), Job.status == "running", Job.lease_owner == owner)
-        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        .values(
+            status="pending",
+            attempts=Job.attempts - 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            next_attempt_at=now,
+            enqueued_at=now,
+            updated_at=now,
+        )
+        .returning(Job.id)
     )
+    return sorted(result.scalars().all())
 
 
 def mark_write_started(session: Session, job_id: int, *, owner: str) -> bool:
