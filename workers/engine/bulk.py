@@ -80,38 +80,35 @@ def _claim(ctx: SyncContext, job_ids: Sequence[int], owner: str) -> list[Claimed
         taken = jobs.claim_many(
             session, job_ids, owner=owner, lease_seconds=ctx.settings.job_lease_seconds
         )
-        if not taken:
-            return []
         accounts: dict[int, Account | None] = {}
         mappings: dict[int, tuple[FieldMapping, ...]] = {}
-        links: dict[tuple[int, str], ProductLink] = {}
         for account_id in {j.account_id for j in taken}:
             accounts[account_id] = account = session.get(Account, account_id)
-            if account is None:
-                continue
-            mappings[account_id] = load_mappings(session, account_id)
-            mine = [j for j in taken if j.account_id == account_id]
-            links.update(_links(session, account_id, mine[0].source_system, mine))
-        claimed = []
-        for job in taken:
-            account = accounts[job.account_id]
-            if account is None:
-                continue  # left running: the sweeper closes jobs of a deleted account
-            link = links.get((job.account_id, job.source_id))
-            destination = destination_of(account.direction)  # type: ignore[arg-type]
-            target = linked_id(link, destination) if link else None
-            claimed.append(Claimed(job, account, mappings[job.account_id], target))
-        return claimed
+            if account is not None:
+                mappings[account_id] = load_mappings(session, account_id)
+        # A job of a deleted account stays running: the sweeper closes it (as sync_product).
+        return [
+            Claimed(job, account, mappings[job.account_id])
+            for job in taken
+            if (account := accounts[job.account_id]) is not None
+        ]
 
 
-def _links(session, account_id: int, system: str, taken):  # type: ignore[no-untyped-def]
-    column = ProductLink.hubspot_id if system == "hubspot" else ProductLink.quickbooks_id
-    rows = session.scalars(
-        select(ProductLink).where(
-            ProductLink.account_id == account_id, column.in_([j.source_id for j in taken])
-        )
-    ).all()
-    return {(account_id, getattr(r, f"{system}_id")): r for r in rows}
+def _linked_targets(ctx: SyncContext, claimed: list[Claimed], system: str) -> list[str]:
+    """The destination ids linked to the chunk's products now (a hint for the batch read:
+    each attempt reads its link again under its SKU lock)."""
+    first = claimed[0].job
+    column = (
+        ProductLink.hubspot_id if first.source_system == "hubspot" else ProductLink.quickbooks_id
+    )
+    with session_scope(ctx.database_url) as session:
+        links = session.scalars(
+            select(ProductLink).where(
+                ProductLink.account_id == first.account_id,
+                column.in_([c.job.source_id for c in claimed]),
+            )
+        ).all()
+        return [target for link in links if (target := linked_id(link, system))]
 
 
 class _ChunkLookup(Lookup):
@@ -121,6 +118,7 @@ class _ChunkLookup(Lookup):
         self.sources: dict[str, Record] = {}
         self.source_error: SyncError | None = None
         self.targets: dict[str, Record] = {}
+        self.read: set[str] = set()  # destination ids the batch read asked for
         self.target_error: SyncError | None = None
         self.index: dict[str, list[str]] | None = None
 
@@ -132,6 +130,8 @@ class _ChunkLookup(Lookup):
     def linked(self, destination: Catalog, record_id: str) -> Record | None:
         if self.target_error is not None:
             raise self.target_error
+        if record_id not in self.read:  # linked since the chunk's read (another job)
+            return destination.get(record_id)
         return self.targets.get(record_id)
 
     def candidates(self, sku: str) -> list[Record] | None:
@@ -166,13 +166,14 @@ def _prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
         if record.active and (sku := _mapped_sku(record, first)) is not None
     ]
     lookup.index = sku_index.lookup(ctx.redis, run_id, skus)
-    wanted = [c.link_target for c in claimed if c.link_target]
+    target_system = destination_of(account.direction)  # type: ignore[arg-type]
+    wanted = _linked_targets(ctx, claimed, target_system)
     for sku in skus:
         wanted += (lookup.index or {}).get(sku, [])
     if wanted:
-        destination = ctx.catalogs(destination_of(account.direction), account.id)  # type: ignore[arg-type]
+        lookup.read = set(wanted)
         try:
-            lookup.targets = destination.get_many(wanted)
+            lookup.targets = ctx.catalogs(target_system, account.id).get_many(wanted)
         except SyncError as err:
             lookup.target_error = err
     return lookup
