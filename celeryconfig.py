@@ -44,6 +44,7 @@ task_routes = {
     "productsync.poll": {"queue": "poll"},
     "productsync.sweep": {"queue": "poll"},
     "productsync.full_sync": {"queue": "bulk"},
+    "productsync.sync_chunk": {"queue": "bulk"},
     # sync_product is sent explicitly to `sync` or `bulk`, following its job row.
     "productsync.sync_product": {"queue": "sync"},
 }

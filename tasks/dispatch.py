@@ -11,6 +11,23 @@ from workers.engine import Dispatch
 log = logging.getLogger(__name__)
 
 
+def announce_chunks(dispatches: Iterable[Dispatch], size: int) -> int:
+    """Send the jobs of a full sync as `sync_chunk(job_ids)` messages of up to ``size``
+    ids on `bulk`; returns how many jobs were sent."""
+    from tasks.sync import sync_chunk
+
+    ids = [d.job_id for d in dispatches]
+    sent = 0
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        try:
+            sync_chunk.apply_async(args=[chunk], queue="bulk")
+            sent += len(chunk)
+        except Exception as exc:  # the broker is down: the sweeper re-announces later
+            log.warning("could not announce %s jobs: %s", len(chunk), type(exc).__name__)
+    return sent
+
+
 def announce(dispatches: Iterable[Dispatch]) -> int:
     """Send `sync_product(job_id)` for each job to its queue; returns how many were sent."""
     from tasks.sync import sync_product

@@ -10,7 +10,7 @@ from celery import Task
 from models.db import session_scope
 from tasks.app import app
 from tasks.context import current_context
-from tasks.dispatch import announce
+from tasks.dispatch import announce, announce_chunks
 from workers import engine
 from workers.errors import RetryableError, SyncError
 
@@ -25,6 +25,20 @@ def sync_product(self: Task, job_id: int) -> str:
         # is lost, the sweeper announces the job again.
         raise self.retry(countdown=result.retry_in, max_retries=None)
     return result.outcome
+
+
+@app.task(name="productsync.sync_chunk")
+def sync_chunk(job_ids: list[int]) -> int:
+    """Full-sync jobs in one go; a job that must retry is announced again on its own, and
+    jobs the chunk had no time for go back to the queue as a new chunk."""
+    chunk = engine.sync_chunk(current_context(), job_ids)
+    for job_id, result in chunk.results:
+        if result.retry_in is not None:
+            # Like sync_product's retry: if this publish is lost, the sweeper re-announces.
+            sync_product.apply_async(args=[job_id], queue="bulk", countdown=result.retry_in)
+    if chunk.deferred:
+        announce_chunks([engine.Dispatch(j, "bulk") for j in chunk.deferred], engine.CHUNK)
+    return len(chunk.results)
 
 
 # A poll lists a whole window (up to the vendors' caps): bounded by HTTP timeouts and its
@@ -63,7 +77,7 @@ def sweep() -> int:
 def full_sync(self: Task, run_id: int) -> int:
     context = current_context()
     try:
-        return announce(engine.enumerate_run(context, run_id))
+        return announce_chunks(engine.enumerate_run(context, run_id), engine.CHUNK)
     except RetryableError as err:
         attempt = self.request.retries + 1
         s = context.settings

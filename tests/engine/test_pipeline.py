@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -253,3 +254,41 @@ def test_a_full_sync_whose_message_was_lost_is_announced_again(
     hubspot.add(widget("LATE-RUN"))
     assert len(enumerate_run(ctx, lost)) == 1
     assert stalled_runs(ctx) == [] and fresh != lost
+
+
+class FailingAfter(MemoryCatalog):
+    """Its listing of changes breaks after ``good`` changes (a vendor error mid-poll)."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__("hubspot")
+        self.good = good
+
+    def changed_between(self, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+        for n, change in enumerate(super().changed_between(start, end)):
+            if n == self.good:
+                raise QuotaExhausted("daily quota")
+            yield change
+
+
+def test_a_poll_commits_page_by_page_and_a_break_loses_no_change(
+    ctx: SyncContext, account_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workers.engine.poll.POLL_PAGE", 10)
+    source = FailingAfter(good=25)
+    for n in range(32):
+        source.add(widget(f"P-{n}"))
+    broken = replace(ctx, catalogs=lambda system, _: source)
+    with pytest.raises(QuotaExhausted):
+        poll_account(broken, account_id)
+    # Two whole pages committed, and the cursor at the newest change they hold.
+    assert count_jobs(ctx) == 20
+    newest_listed = sorted(r.updated_at for r in source.products.values())[19]
+    assert _cursor(ctx).value == newest_listed
+    with session_scope(ctx.database_url) as session:
+        [run] = session.scalars(select(SyncRun)).all()
+        assert (run.kind, run.total) == ("poll", 20)
+
+    source.good = 1000
+    assert len(poll_account(broken, account_id)) == 12  # the rest, nothing twice
+    assert count_jobs(ctx) == 32
+    assert _cursor(ctx).value > newest_listed

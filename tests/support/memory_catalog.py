@@ -94,8 +94,13 @@ class MemoryCatalog:
         return record
 
     def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
-        found = {i: self.get(i) for i in record_ids}
-        return {i: r for i, r in found.items() if r is not None}
+        self._enter("get_many")  # one batch read, however many ids
+        found = {i: self.products.get(i) for i in record_ids}
+        return {
+            i: r
+            for i, r in found.items()
+            if r is not None and (r.active or self.system == "quickbooks")
+        }
 
     def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
         self._enter("find_by_sku")

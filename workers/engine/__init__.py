@@ -11,12 +11,14 @@ commit)::
     enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
     fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult
+    sync_chunk(ctx, job_ids) -> ChunkResult           (full-sync jobs, in chunks)
 
 and, in the caller's transaction: `start_full_sync`, and the account service in
 `workers.engine.accounts` (create_account, set_direction, set_mappings, reset_mappings).
 """
 
 from workers.engine.backoff import backoff_delay
+from workers.engine.bulk import CHUNK, ChunkResult, sync_chunk
 from workers.engine.context import CatalogFactory, Dispatch, SyncContext
 from workers.engine.full_sync import enumerate_run, fail_run, start_full_sync
 from workers.engine.poll import due_accounts, poll_account
@@ -24,7 +26,9 @@ from workers.engine.sweep import stalled_runs, sweep
 from workers.engine.sync import SyncResult, sync_product
 
 __all__ = [
+    "CHUNK",
     "CatalogFactory",
+    "ChunkResult",
     "Dispatch",
     "SyncContext",
     "SyncResult",
@@ -36,5 +40,6 @@ __all__ = [
     "stalled_runs",
     "start_full_sync",
     "sweep",
+    "sync_chunk",
     "sync_product",
 ]

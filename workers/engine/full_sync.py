@@ -4,7 +4,9 @@
 the `full_sync` task then lists the source and inserts the jobs. The listing also finds
 SKUs shared by several source products: those jobs are failed at once with
 ``duplicate_sku_in_source`` (one history row each, every id named), which spares one
-search per product in the workers. Progress (total/done/…) is on the run row and is
+search per product in the workers. It lists the destination once too, into the run's SKU
+index (`workers.engine.sku_index`), which spares the workers' search by SKU; the jobs
+are then run in chunks (`workers.engine.bulk`). Progress (total/done/…) is on the run row and is
 exact while the run goes. A redelivered enumeration inserts nothing twice (unique per
 run and source id).
 """
@@ -18,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from models import Account, Job, SyncRun, utcnow
 from models.db import session_scope
-from workers.catalog.port import Record, source_of
+from workers.catalog.port import Record, destination_of, source_of
+from workers.engine import sku_index
 from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
@@ -49,6 +52,9 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
     system = source_of(direction)  # type: ignore[arg-type]
     try:
         records = list(ctx.catalogs(system, account_id).iter_all())
+        destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
+        # Before any job exists, so every chunk finds it ready (see `sku_index`).
+        sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))
     except (TerminalError, ParkedError) as err:
         fail_run(ctx, run_id, err)
         return []

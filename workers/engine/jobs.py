@@ -7,7 +7,7 @@ and exactly one wins; the loser returns without doing anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,11 +79,18 @@ def insert_jobs(
 def claim(session: Session, job_id: int, *, owner: str, lease_seconds: float) -> Job | None:
     """Take the job for one attempt (attempts += 1), or None when someone else has it,
     it is finished, or it is not due yet (a duplicate or early delivery)."""
+    return next(iter(claim_many(session, [job_id], owner=owner, lease_seconds=lease_seconds)), None)
+
+
+def claim_many(
+    session: Session, job_ids: Sequence[int], *, owner: str, lease_seconds: float
+) -> list[Job]:
+    """`claim` for several jobs in one UPDATE: returns those this owner took, in id order."""
     now = utcnow()
     stmt = (
         update(Job)
         .where(
-            Job.id == job_id,
+            Job.id.in_(list(job_ids)),
             or_(
                 (Job.status == "pending") & (Job.next_attempt_at <= now + EARLY_TOLERANCE),
                 (Job.status == "running") & (Job.lease_expires_at < now),
@@ -99,7 +106,28 @@ def claim(session: Session, job_id: int, *, owner: str, lease_seconds: float) ->
         .returning(Job)
         .execution_options(synchronize_session=False)
     )
-    return session.execute(stmt).scalars().first()
+    return sorted(session.execute(stmt).scalars().all(), key=lambda j: j.id)
+
+
+def release(session: Session, job_ids: Sequence[int], *, owner: str) -> list[int]:
+    """Give claimed jobs back unstarted: pending and due, the claim's attempt not counted.
+    Returns those that were still ours."""
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.status == "running", Job.lease_owner == owner)
+        .values(
+            status="pending",
+            attempts=Job.attempts - 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            next_attempt_at=now,
+            enqueued_at=now,
+            updated_at=now,
+        )
+        .returning(Job.id)
+    )
+    return sorted(result.scalars().all())
 
 
 def mark_write_started(session: Session, job_id: int, *, owner: str) -> bool:

@@ -4,21 +4,28 @@
 
     lock per account (Redis, with expiry)            two pollers: one does the work
     window = [max(cursor - overlap, direction_changed_at), poll start - settle]
-    ONE transaction: insert job rows (ON CONFLICT DO NOTHING) + compare-and-set cursor
+    per page of POLL_PAGE changes, ONE transaction: insert job rows (ON CONFLICT DO
+    NOTHING) + compare-and-set the cursor to the newest change of the page
+    last page: the same, with the cursor set to the window's end
     after commit: the caller enqueues the new jobs
 
 The cursor only ever moves to the end of a window whose changes all have job rows (G4),
 and never past the poll's own start minus the settle time (vendors' indexes lag). The
 overlap re-reads the last stretch each time; the job uniqueness rule absorbs it. A poller
-whose lock expired mid-poll loses the cursor CAS and commits nothing.
+whose lock expired mid-poll loses the cursor CAS and commits nothing more. Paging keeps a
+poll of 100,000 changes as small in memory as one of 1,000: the cursor moves mid-window
+only when the source gives its changes in time order (a page's newest change then bounds
+every change before it); otherwise the pages commit only jobs and the cursor moves at
+the end.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -27,9 +34,11 @@ from models.db import session_scope
 from workers.catalog.port import source_of
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
-from workers.engine.locks import poll_lock
+from workers.engine.locks import RedisLock, poll_lock
 
 log = logging.getLogger(__name__)
+
+POLL_PAGE = 1000  # changes per transaction; the vendors' pages are 100 (HubSpot) or 1,000
 
 
 class CursorMoved(Exception):
@@ -43,12 +52,26 @@ def poll_account(ctx: SyncContext, account_id: int) -> list[Dispatch]:
     if not lock.acquire():
         return []
     try:
-        return _poll(ctx, account_id)
+        return _poll(ctx, account_id, lock)
     finally:
         lock.release()
 
 
-def _poll(ctx: SyncContext, account_id: int) -> list[Dispatch]:
+@dataclass
+class _Window:
+    """One poll's view: what it read at the start, and where the cursor stands now."""
+
+    account_id: int
+    system: str
+    direction: str
+    version: int | None
+    start_from: datetime
+    started: datetime
+    run_id: int | None = None
+    created: list[Dispatch] = field(default_factory=list)
+
+
+def _poll(ctx: SyncContext, account_id: int, lock: RedisLock | None = None) -> list[Dispatch]:
     s = ctx.settings
     started = utcnow()
     with session_scope(ctx.database_url) as session:
@@ -59,58 +82,101 @@ def _poll(ctx: SyncContext, account_id: int) -> list[Dispatch]:
         floor = account.direction_changed_at
         system = source_of(direction)  # type: ignore[arg-type]
         cursor = _cursor(session, account_id, system)
-        version = cursor.version if cursor else None
-        start_from = cursor.value if cursor else floor
+        window = _Window(
+            account_id=account_id,
+            system=system,
+            direction=direction,
+            version=cursor.version if cursor else None,
+            start_from=cursor.value if cursor else floor,
+            started=started,
+        )
     end = started - timedelta(seconds=s.poll_settle_seconds)
     # Never reach back before the direction switch: what we wrote into this system while
     # it was the destination must not flow back out of it.
     # Whole seconds: QBO stamps changes to the second, so a change made within the
     # switch's second must not fall before the window.
-    window_start = max(start_from - timedelta(seconds=s.poll_overlap_seconds), floor).replace(
-        microsecond=0
-    )
+    window_start = max(window.start_from - timedelta(seconds=s.poll_overlap_seconds), floor)
+    window_start = window_start.replace(microsecond=0)
     catalog = ctx.catalogs(system, account_id)
-    changes = (
-        [NewJob(c.id, c.updated_at) for c in catalog.changed_between(window_start, end)]
-        if end > window_start
-        else []
-    )
+    changes = catalog.changed_between(window_start, end) if end > window_start else iter(())
+    page: list[NewJob] = []
+    ordered, newest = True, window_start
     try:
-        with session_scope(ctx.database_url) as session:
-            fresh = session.execute(
-                select(Account.direction).where(Account.id == account_id).with_for_update()
-            ).scalar_one_or_none()
-            if fresh != direction:
-                raise CursorMoved("direction changed during the poll")
-            created = _record(session, account_id, system, direction, changes)
-            _advance(session, account_id, system, version, max(end, start_from), started)
+        for change in changes:
+            ordered = ordered and change.updated_at >= newest
+            newest = max(newest, change.updated_at)
+            page.append(NewJob(change.id, change.updated_at))
+            if len(page) >= POLL_PAGE:
+                # Every change up to the newest one seen has a job once this commits, as
+                # long as they came in time order (ties at `newest` are re-read next time).
+                _commit(ctx, window, page, newest if ordered else None)
+                page = []
+                if lock is not None:
+                    lock.extend()
+        _commit(ctx, window, page, max(end, window.start_from))
     except CursorMoved as moved:
-        log.info("poll of account %s discarded: %s", account_id, moved)
-        return []
-    return created
+        log.info("poll of account %s stopped: %s", account_id, moved)
+    return window.created
 
 
-def _record(
-    session: Session, account_id: int, system: str, direction: str, changes: list[NewJob]
-) -> list[Dispatch]:
+def _commit(ctx: SyncContext, window: _Window, page: list[NewJob], to: datetime | None) -> None:
+    """ONE transaction: the page's jobs and, when ``to`` is given, the cursor moved there
+    (compare-and-set from the version this poll holds)."""
+    with session_scope(ctx.database_url) as session:
+        fresh = session.execute(
+            select(Account.direction).where(Account.id == window.account_id).with_for_update()
+        ).scalar_one_or_none()
+        if fresh != window.direction:
+            raise CursorMoved("direction changed during the poll")
+        window.created += _record(session, window, page)
+        if to is not None and to > window.start_from:
+            window.version = _advance(
+                session, window.account_id, window.system, window.version, to, window.started
+            )
+            window.start_from = to
+        elif to is not None:
+            # Nothing new: still mark the poll done (and check nobody moved the cursor).
+            window.version = _advance(
+                session,
+                window.account_id,
+                window.system,
+                window.version,
+                window.start_from,
+                window.started,
+            )
+
+
+def _record(session: Session, window: _Window, changes: list[NewJob]) -> list[Dispatch]:
+    """One run per poll, created with its first new job; later pages add to its total
+    (and re-open it if its first jobs already finished)."""
     if not changes:
         return []
-    run = SyncRun(account_id=account_id, kind="poll", direction=direction, status="running")
-    session.add(run)
-    session.flush()
+    run_id = window.run_id
+    if run_id is None:
+        run = SyncRun(
+            account_id=window.account_id, kind="poll", direction=window.direction, status="running"
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
     created = insert_jobs(
         session,
-        account_id=account_id,
-        source_system=system,
+        account_id=window.account_id,
+        source_system=window.system,
         reason="poll",
         queue="sync",
         changes=changes,
-        run_id=run.id,
+        run_id=run_id,
     )
-    if created:
-        run.total = len(created)
-    else:
-        session.delete(run)  # everything was already known: no run to show
+    if window.run_id is None and not created:
+        session.execute(delete(SyncRun).where(SyncRun.id == run_id))  # all known: no run
+        return []
+    window.run_id = run_id
+    session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id)
+        .values(total=SyncRun.total + len(created), status="running", finished_at=None)
+    )
     return created
 
 
@@ -127,8 +193,8 @@ def _advance(
     version: int | None,
     value: datetime,
     polled_at: datetime,
-) -> None:
-    """Compare-and-set: only from the version this poll read."""
+) -> int:
+    """Compare-and-set: only from the version this poll read; returns the new version."""
     if version is None:
         result = session.execute(
             insert(Cursor)
@@ -157,6 +223,7 @@ def _advance(
         moved = result.rowcount == 1
     if not moved:
         raise CursorMoved("another poller advanced the cursor first")
+    return 1 if version is None else version + 1
 
 
 def due_accounts(ctx: SyncContext) -> list[int]:

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models import Account, Job, utcnow
+from models import Account, Job, ProductLink, utcnow
 from models.db import session_scope
 from workers.catalog.port import Catalog, Direction, Record, destination_of
 from workers.engine import jobs
@@ -59,7 +59,7 @@ LOCK_BUSY_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
-class _Claimed:
+class Claimed:
     job: Job
     account: Account
     mappings: tuple[FieldMapping, ...]
@@ -78,6 +78,26 @@ def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
     claimed = _claim(ctx, job_id, owner)
     if claimed is None:
         return SyncResult("duplicate")
+    return run_claimed(ctx, claimed, owner, Lookup())
+
+
+class Lookup:
+    """How an attempt reads the vendors before writing: one call per product here; the
+    bulk path (`workers.engine.bulk`) answers from reads it made for a whole chunk."""
+
+    def current(self, source: Catalog, source_id: str) -> Record | None:
+        return source.get(source_id)
+
+    def linked(self, destination: Catalog, record_id: str) -> Record | None:
+        return destination.get(record_id)
+
+    def candidates(self, sku: str) -> list[Record] | None:
+        """The destination's products with this SKU when known, else None (search)."""
+        return None
+
+
+def run_claimed(ctx: SyncContext, claimed: Claimed, owner: str, lookup: Lookup) -> SyncResult:
+    """One attempt at a claimed job, to its recorded outcome."""
     job = claimed.job
     mark_queue_busy(ctx, job.queue)
     attempt = Attempt(job=job, direction=claimed.account.direction)
@@ -85,7 +105,7 @@ def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
     if job.attempts > ctx.settings.max_attempts:
         return _finish(ctx, attempt, owner, "failed", exhausted_error(job))
     try:
-        written = _attempt(ctx, claimed, attempt, owner)
+        written = _attempt(ctx, claimed, attempt, owner, lookup)
     except LeaseLost:
         return SyncResult("lease_lost")
     except Skip as skip:
@@ -97,13 +117,13 @@ def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
     except RetryableError as err:
         return _retry(ctx, attempt, owner, err)
     except Exception as exc:  # a bug or an infrastructure fault: retried within budget
-        log.exception("job %s: unexpected %s", job_id, type(exc).__name__)
+        log.exception("job %s: unexpected %s", job.id, type(exc).__name__)
         err = TransientError(f"Internal error ({type(exc).__name__}).", code="internal_error")
         return _retry(ctx, attempt, owner, err)
     return SyncResult(written.action)
 
 
-def _claim(ctx: SyncContext, job_id: int, owner: str) -> _Claimed | None:
+def _claim(ctx: SyncContext, job_id: int, owner: str) -> Claimed | None:
     """The claim and everything the attempt reads from Postgres, in one transaction."""
     with session_scope(ctx.database_url) as session:
         job = jobs.claim(session, job_id, owner=owner, lease_seconds=ctx.settings.job_lease_seconds)
@@ -112,16 +132,18 @@ def _claim(ctx: SyncContext, job_id: int, owner: str) -> _Claimed | None:
         account = session.get(Account, job.account_id)
         if account is None:
             return None
-        return _Claimed(job=job, account=account, mappings=load_mappings(session, account.id))
+        return Claimed(job=job, account=account, mappings=load_mappings(session, account.id))
 
 
-def _attempt(ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str) -> Written:
+def _attempt(
+    ctx: SyncContext, claimed: Claimed, attempt: Attempt, owner: str, lookup: Lookup
+) -> Written:
     job, account = claimed.job, claimed.account
     direction: Direction = account.direction  # type: ignore[assignment]
     check_still_current(account, job)
     source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
     destination = ctx.catalogs(destination_of(direction), account.id)
-    current = source.get(job.source_id)
+    current = lookup.current(source, job.source_id)
     if current is None or not current.active:
         raise Skip(
             "source_archived",
@@ -143,7 +165,7 @@ def _attempt(ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str) 
         # The link is read under the lock, not at the claim: another job for this product
         # may have created it meanwhile, and a lagging search would not show that create.
         linked = _linked_target(ctx, job, destination.system)
-        target = destination.get(linked) if linked else None
+        target = lookup.linked(destination, linked) if linked else None
         upsert = Upsert(
             settings=ctx.settings,
             database_url=ctx.database_url,
@@ -155,7 +177,7 @@ def _attempt(ctx: SyncContext, claimed: _Claimed, attempt: Attempt, owner: str) 
             owner=owner,
             lock=lock,
         )
-        written = upsert.run(mapped, target)
+        written = upsert.run(mapped, target, candidates=lookup.candidates(mapped.sku))
         # Recorded before the lock is released: the next holder must find the link (a
         # search might not show our create yet).
         with session_scope(ctx.database_url) as session:
@@ -192,9 +214,11 @@ def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:
 def _linked_target(ctx: SyncContext, job: Job, system: str) -> str | None:
     with session_scope(ctx.database_url) as session:
         link = link_for(session, job.account_id, job.source_system, job.source_id)  # type: ignore[arg-type]
-        if link is None:
-            return None
-        return link.hubspot_id if system == "hubspot" else link.quickbooks_id
+        return linked_id(link, system) if link else None
+
+
+def linked_id(link: ProductLink, system: str) -> str | None:
+    return link.hubspot_id if system == "hubspot" else link.quickbooks_id
 
 
 def exhausted_error(job: Job) -> DataError:

@@ -58,17 +58,24 @@ class Upsert:
     owner: str
     lock: RedisLock
 
-    def run(self, mapped: Mapped, target: Record | None) -> Written:
+    def run(
+        self, mapped: Mapped, target: Record | None, *, candidates: list[Record] | None = None
+    ) -> Written:
+        """``candidates``: the destination's products with this SKU when already known
+        (the bulk path's index), instead of a search."""
         if target is None:
-            target = self._search(mapped)
+            target = self._search(mapped, candidates)
         if target is None:
             return Written("created", self._create(mapped))
         return self._update(target, mapped)
 
     # -- resolution -----------------------------------------------------------------------
 
-    def _search(self, mapped: Mapped) -> Record | None:
+    def _search(self, mapped: Mapped, candidates: list[Record] | None) -> Record | None:
         job = self.attempt.job
+        if job.write_started_at is not None:
+            # An earlier attempt may have created it after the candidates were listed.
+            candidates = None
         if self.destination.system == "hubspot" and job.write_started_at is not None:
             # HubSpot has no idempotency key and its search lags behind writes: after a
             # create whose outcome we never saw, "not found" is only trustworthy once the
@@ -82,7 +89,9 @@ class Upsert:
                     code="awaiting_search_index",
                     retry_after=wait,
                 )
-        found = [r for r in self.destination.find_by_sku(mapped.sku) if r.sku == mapped.sku]
+        if candidates is None:
+            candidates = self.destination.find_by_sku(mapped.sku)
+        found = [r for r in candidates if r.sku == mapped.sku]
         if len(found) >= 2:
             raise duplicate_sku(
                 self.destination.system, mapped.sku, (r.id for r in found), source=False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -53,11 +53,15 @@ class QuickBooksCatalog:
         items: list[dict[str, Any]] | None = None
         if start > datetime.now(UTC) - CDC_MAX_AGE + CDC_MARGIN:
             items = self._cdc(start)
-        if items is None:
-            items = list(self._changed_by_query(start, end))
+        # In time order (the poller moves its cursor per page of changes): the paged query
+        # is, and streams; CDC's answer (at most its cap) is sorted here.
+        records: Iterable[Record] = (
+            map(record_from, self._changed_by_query(start, end))
+            if items is None
+            else sorted(map(record_from, items), key=lambda r: r.updated_at)
+        )
         seen: set[str] = set()
-        for item in items:
-            record = record_from(item)
+        for record in records:
             if start <= record.updated_at <= end and record.id not in seen:
                 seen.add(record.id)
                 yield Change(id=record.id, updated_at=record.updated_at)
