@@ -128,6 +128,26 @@ def test_sweeper_re_announces_lost_and_expired_jobs_and_stops_poison(
     assert history(ctx)[-1].error_code == "attempts_exhausted"
 
 
+def test_a_redelivered_message_gets_no_attempt_past_the_budget(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    # The worker died on the last allowed attempt; the broker redelivers the message
+    # (acks late + reject on worker lost) before the sweeper runs.
+    hubspot.add(widget("KILLER"))
+    [killer] = poll_account(ctx, account_id)
+    with session_scope(ctx.database_url) as session:
+        session.execute(
+            update(Job).where(Job.id == killer.job_id).values(attempts=ctx.settings.max_attempts)
+        )
+    _expire_lease(ctx, killer.job_id)
+    assert sync_product(ctx, killer.job_id).outcome == "duplicate"  # no extra try
+    assert quickbooks.writes == []
+    assert job(ctx, killer.job_id).attempts == ctx.settings.max_attempts
+    assert sweep(ctx) == []
+    failed = job(ctx, killer.job_id)
+    assert (failed.status, failed.error_code) == ("failed", "attempts_exhausted")
+
+
 def test_expired_lease_is_fenced_and_retaken(
     ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
 ) -> None:

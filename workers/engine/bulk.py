@@ -78,7 +78,11 @@ def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
 def _claim(ctx: SyncContext, job_ids: Sequence[int], owner: str) -> list[Claimed]:
     with session_scope(ctx.database_url) as session:
         taken = jobs.claim_many(
-            session, job_ids, owner=owner, lease_seconds=ctx.settings.job_lease_seconds
+            session,
+            job_ids,
+            owner=owner,
+            lease_seconds=ctx.settings.job_lease_seconds,
+            max_attempts=ctx.settings.max_attempts,
         )
         accounts: dict[int, Account | None] = {}
         mappings: dict[int, tuple[FieldMapping, ...]] = {}

@@ -76,14 +76,26 @@ def insert_jobs(
     return created
 
 
-def claim(session: Session, job_id: int, *, owner: str, lease_seconds: float) -> Job | None:
+def claim(
+    session: Session, job_id: int, *, owner: str, lease_seconds: float, max_attempts: int
+) -> Job | None:
     """Take the job for one attempt (attempts += 1), or None when someone else has it,
-    it is finished, or it is not due yet (a duplicate or early delivery)."""
-    return next(iter(claim_many(session, [job_id], owner=owner, lease_seconds=lease_seconds)), None)
+    it is finished, it is not due yet (a duplicate or early delivery), or its attempts
+    budget is spent (the sweeper fails it; a job that kills its process every time must
+    not get one more try from a redelivered message)."""
+    taken = claim_many(
+        session, [job_id], owner=owner, lease_seconds=lease_seconds, max_attempts=max_attempts
+    )
+    return next(iter(taken), None)
 
 
 def claim_many(
-    session: Session, job_ids: Sequence[int], *, owner: str, lease_seconds: float
+    session: Session,
+    job_ids: Sequence[int],
+    *,
+    owner: str,
+    lease_seconds: float,
+    max_attempts: int,
 ) -> list[Job]:
     """`claim` for several jobs in one UPDATE: returns those this owner took, in id order."""
     now = utcnow()
@@ -91,6 +103,7 @@ def claim_many(
         update(Job)
         .where(
             Job.id.in_(list(job_ids)),
+            Job.attempts < max_attempts,
             or_(
                 (Job.status == "pending") & (Job.next_attempt_at <= now + EARLY_TOLERANCE),
                 (Job.status == "running") & (Job.lease_expires_at < now),

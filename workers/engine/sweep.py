@@ -64,7 +64,8 @@ def sweep(ctx: SyncContext) -> list[Dispatch]:
         ).all()
         announce: list[Dispatch] = []
         for job in rows:
-            if job.status == "running" and job.attempts >= s.max_attempts:
+            # The claim refuses a spent budget, so such a job can only end here.
+            if job.status != "parked" and job.attempts >= s.max_attempts:
                 _exhaust(session, job)
                 continue
             job.status = "pending"

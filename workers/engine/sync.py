@@ -102,8 +102,6 @@ def run_claimed(ctx: SyncContext, claimed: Claimed, owner: str, lookup: Lookup) 
     mark_queue_busy(ctx, job.queue)
     attempt = Attempt(job=job, direction=claimed.account.direction)
     attempt.set_id(job.source_system, job.source_id)
-    if job.attempts > ctx.settings.max_attempts:
-        return _finish(ctx, attempt, owner, "failed", exhausted_error(job))
     try:
         written = _attempt(ctx, claimed, attempt, owner, lookup)
     except LeaseLost:
@@ -126,7 +124,13 @@ def run_claimed(ctx: SyncContext, claimed: Claimed, owner: str, lookup: Lookup) 
 def _claim(ctx: SyncContext, job_id: int, owner: str) -> Claimed | None:
     """The claim and everything the attempt reads from Postgres, in one transaction."""
     with session_scope(ctx.database_url) as session:
-        job = jobs.claim(session, job_id, owner=owner, lease_seconds=ctx.settings.job_lease_seconds)
+        job = jobs.claim(
+            session,
+            job_id,
+            owner=owner,
+            lease_seconds=ctx.settings.job_lease_seconds,
+            max_attempts=ctx.settings.max_attempts,
+        )
         if job is None:
             return None
         account = session.get(Account, job.account_id)
@@ -219,15 +223,6 @@ def _linked_target(ctx: SyncContext, job: Job, system: str) -> str | None:
 
 def linked_id(link: ProductLink, system: str) -> str | None:
     return link.hubspot_id if system == "hubspot" else link.quickbooks_id
-
-
-def exhausted_error(job: Job) -> DataError:
-    return DataError(
-        f"Gave up after {job.attempts - 1} attempts; the last error was "
-        f"{job.error_code or 'a lost worker'}.",
-        code="attempts_exhausted",
-        details={"last_error": job.error_code} if job.error_code else None,
-    )
 
 
 def _finish(
