@@ -33,9 +33,19 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 worker_hijack_root_logger = False
 # A task that runs past its lease has been re-announced by the sweeper anyway; the hard
-# limit frees the process. Full syncs list whole catalogs, so they get more room.
+# limit frees the process. Polls and full-sync listings read whole windows or catalogs,
+# so they get more room, still far below the visibility timeout. (A task-level
+# `time_limit=None` would mean "the default above", not "no limit": hence annotations.)
 task_soft_time_limit = _settings.job_lease_seconds
 task_time_limit = _settings.job_lease_seconds * 1.5
+_LISTING_LIMITS = {
+    "soft_time_limit": _settings.broker_visibility_timeout / 4,
+    "time_limit": _settings.broker_visibility_timeout / 3,
+}
+task_annotations = {
+    "productsync.poll": _LISTING_LIMITS,
+    "productsync.full_sync": _LISTING_LIMITS,
+}
 
 task_queues = (Queue("poll"), Queue("sync"), Queue("bulk"))
 task_default_queue = "sync"

@@ -41,9 +41,9 @@ def sync_chunk(job_ids: list[int]) -> int:
     return len(chunk.results)
 
 
-# A poll lists a whole window (up to the vendors' caps): bounded by HTTP timeouts and its
-# lock, not by the per-job time limit.
-@app.task(name="productsync.poll", time_limit=None, soft_time_limit=None)
+# A poll lists a whole window (up to the vendors' caps): its time limits are the listing
+# limits in celeryconfig's task_annotations, not the per-job ones.
+@app.task(name="productsync.poll")
 def poll(account_id: int) -> int:
     try:
         dispatches = engine.poll_account(current_context(), account_id)
@@ -71,9 +71,7 @@ def sweep() -> int:
     return announce(engine.sweep(context))
 
 
-@app.task(
-    name="productsync.full_sync", bind=True, max_retries=None, time_limit=None, soft_time_limit=None
-)
+@app.task(name="productsync.full_sync", bind=True, max_retries=None)  # listing limits
 def full_sync(self: Task, run_id: int) -> int:
     context = current_context()
     try:

@@ -29,6 +29,18 @@ def test_json_only_late_acks_and_one_message_per_process(config) -> None:  # typ
     assert config.worker_prefetch_multiplier == 1
     assert config.broker_transport_options == {"visibility_timeout": 900}
     assert config.task_time_limit < 900 / 4
+    # Listings get explicit, larger limits (a task-level None would mean the default).
+    for name in ("productsync.poll", "productsync.full_sync"):
+        limits = config.task_annotations[name]
+        assert config.task_time_limit < limits["soft_time_limit"] < limits["time_limit"] < 900
+
+
+def test_listing_tasks_carry_their_limits() -> None:
+    import tasks
+
+    app = tasks.app
+    for name in ("productsync.poll", "productsync.full_sync"):
+        assert app.tasks[name].time_limit == app.conf.task_annotations[name]["time_limit"]
 
 
 def test_queues_routes_and_beat_schedule(config) -> None:  # type: ignore[no-untyped-def]
