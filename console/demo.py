@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import delete, func, select
 
-from console.web.actions import start_full_sync
+from console.actions import start_full_sync
 from emulators.hubspot import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_PORTAL, DEV_TOKEN
 from emulators.quickbooks.state import (
     DEFAULT_CLIENT_ID,

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from console import views
+from console.actions import QueueUnavailable, start_full_sync
 from console.output import (
     account_named,
     account_option,
@@ -18,7 +19,6 @@ from console.output import (
     session,
     settings,
 )
-from console.web.actions import QueueUnavailable, start_full_sync
 from models import SyncRun
 
 POLL_SECONDS = 0.5

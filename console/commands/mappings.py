@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from console import views
+from console.actions import save_mappings
 from console.output import (
     account_named,
     account_option,
@@ -15,7 +16,6 @@ from console.output import (
     settings,
     table,
 )
-from console.web.actions import save_mappings
 from workers.engine.accounts import mappings_of, reset_mappings
 from workers.mapping import (
     DEFAULT_MAPPINGS,

@@ -6,9 +6,9 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from console.actions import announce, retry_product
 from console.output import account_named, account_option, echo_json, json_option, session
 from console.output import settings as get_settings
-from console.web.actions import announce, retry_product
 from models import Account, Job
 from workers.catalog.port import source_of
 from workers.engine import Dispatch

@@ -16,8 +16,9 @@ from flask import (
 from werkzeug import Response
 from werkzeug.datastructures import MultiDict
 
+from console import actions
 from console.views import direction_label
-from console.web import actions, queries
+from console.web import queries
 from console.web.state import account_or_404, db, redis_client, settings
 from models.field_mapping import CONVERTERS
 from workers.catalog.port import DIRECTIONS

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug import Response
 from werkzeug.datastructures import MultiDict
 
-from console.web import actions, queries
+from console import actions
+from console.web import queries
 from console.web.state import account_or_404, db, settings
 from console.web.vendor_links import hubspot_product_url, quickbooks_item_url
 from models import Account

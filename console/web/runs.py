@@ -7,8 +7,9 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from werkzeug import Response
 
+from console import actions
 from console.views import active_runs
-from console.web import actions, queries
+from console.web import queries
 from console.web.state import account_or_404, db, settings
 from models import Account, SyncRun, utcnow
 

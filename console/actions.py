@@ -1,8 +1,9 @@
-"""The page's writes: each one transaction around one engine domain function.
+"""Operator writes, shared by the web page and the CLI: each one transaction around one
+engine domain function.
 
 Starting a full sync, switching direction and editing mappings call the engine's account
 service and `start_full_sync`. Retrying a product has no engine function (the engine
-works on jobs, the page on SKUs), so `requeue_product` here turns a SKU into jobs with the
+works on jobs, operators on SKUs), so `requeue_product` here turns a SKU into jobs with the
 engine's own `insert_jobs`. Celery messages are sent only after the commit, and carry
 only ids (design §3): a lost message is re-sent by the sweeper.
 """
