@@ -83,6 +83,7 @@ def record_attempt(
     error: SyncError | None = None,
     next_attempt_at: datetime | None = None,
     rotate_request: bool = False,
+    refund_attempt: bool = False,
 ) -> bool:
     """Write the attempt down. Returns False when the lease was lost (the job row was not
     touched; the history row is still written, because the attempt did happen)."""
@@ -102,8 +103,9 @@ def record_attempt(
         values["next_attempt_at"] = due
         # The retry message is expected at `due`; the sweeper waits a lease past it.
         values["enqueued_at"] = due
-    if job_status == "parked":
-        # A park is not a failed try: it must not eat the attempts budget.
+    if job_status == "parked" or refund_attempt:
+        # A park or a wait for the rate limit is not a failed try: it must not eat the
+        # attempts budget.
         values["attempts"] = Job.attempts - 1
     if job_status in ("succeeded", "failed", "skipped"):
         # Only a final outcome settles an earlier create whose answer was lost; a new

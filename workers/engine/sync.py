@@ -46,6 +46,7 @@ from workers.errors import (
     DataError,
     LockBusy,
     ParkedError,
+    RateLimited,
     RetryableError,
     SyncError,
     TerminalError,
@@ -246,7 +247,10 @@ def _retry(ctx: SyncContext, attempt: Attempt, owner: str, err: RetryableError) 
     job = attempt.job
     if should_park(err.retry_after, cap=s.retry_cap_seconds):
         return _park(ctx, attempt, owner, err, wait=err.retry_after)
-    if job.attempts >= s.max_attempts:
+    # Waiting for a rate limit (ours or the vendor's 429) is not a failed try: a storm
+    # across many jobs must not exhaust them.
+    waiting = isinstance(err, RateLimited)
+    if not waiting and job.attempts >= s.max_attempts:
         exhausted = DataError(
             f"Gave up after {job.attempts} attempts: {err.message}",
             code="attempts_exhausted",
@@ -273,6 +277,7 @@ def _retry(ctx: SyncContext, attempt: Attempt, owner: str, err: RetryableError) 
             # A timeout may have reached the vendor: keep the request id so a replay is
             # recognised. Any other retryable answer means the write did not happen.
             rotate_request=not isinstance(err, TransientError),
+            refund_attempt=waiting,
         )
     return SyncResult("retrying", retry_in=delay)
 
