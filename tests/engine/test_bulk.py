@@ -11,6 +11,7 @@ from sqlalchemy import select
 from models import Job, SyncRun
 from models.db import session_scope
 from tests.engine.helpers import history, make_due, run_jobs
+from tests.engine.helpers import job as job_row
 from tests.support.memory_catalog import MemoryCatalog
 from workers.engine import (
     CHUNK,
@@ -22,6 +23,7 @@ from workers.engine import (
     start_full_sync,
     sync_chunk,
 )
+from workers.engine.locks import sku_lock
 from workers.errors import TransientError, ValidationFailed
 
 
@@ -68,6 +70,7 @@ def test_full_sync_reads_in_batches_never_searches_and_resyncs_with_zero_writes(
 
     assert len(results) == CHUNK * 2 + 5
     assert "find_by_sku" not in quickbooks.calls and "get" not in hubspot.calls
+    assert Counter(quickbooks.calls)["write_many"] == 3  # one batch write per chunk
     assert Counter(hubspot.calls)["get_many"] == 3  # one batch read per chunk
     # Only the first chunk holds SKUs the destination has: the others read nothing there.
     assert Counter(quickbooks.calls)["get_many"] == 1
@@ -96,7 +99,7 @@ def test_full_sync_reads_in_batches_never_searches_and_resyncs_with_zero_writes(
         "failed",
     }
     assert len(quickbooks.writes) == writes  # zero writes for unchanged products
-    assert "find_by_sku" not in quickbooks.calls
+    assert "find_by_sku" not in quickbooks.calls and "write_many" not in quickbooks.calls
     run = run_row(ctx, second)
     assert (run.status, run.unchanged, run.failed) == ("finished", CHUNK * 2 + 4, 1)
 
@@ -181,3 +184,48 @@ def test_a_chunk_out_of_time_gives_its_jobs_back_unstarted(
 
     monkeypatch.setattr("workers.engine.bulk.TIME_SHARE", 0.5)
     assert [r.outcome for _, r in run_chunks(ctx, dispatches)] == ["created"] * 3
+
+
+def test_a_lost_batch_answer_is_settled_per_product_without_a_duplicate(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    for n in range(4):
+        hubspot.add(widget(f"L-{n}"))
+    _, dispatches = full_sync(ctx, account_id)
+    lost = TransientError("QuickBooks timed out", system="quickbooks")
+    quickbooks.fail_next("write_many", lost, after_acting=True)  # written, answer lost
+    results = run_chunks(ctx, dispatches)
+    assert [r.outcome for _, r in results] == ["retrying"] * 4
+    assert len(quickbooks.writes) == 4
+    for dispatch in dispatches:
+        assert job_row(ctx, dispatch.job_id).write_started_at is not None
+        make_due(ctx, dispatch.job_id)
+    run_jobs(ctx, dispatches)  # searches first (a write may have happened): no duplicate
+    assert len(quickbooks.writes) == 4 and quickbooks.calls.count("find_by_sku") == 4
+    assert {e.action for e in history(ctx)[-4:]} == {"unchanged"}  # found, already right
+
+
+def test_odd_products_of_a_chunk_go_one_at_a_time_and_the_rest_in_one_batch(
+    ctx: SyncContext,
+    account_id: int,
+    hubspot: MemoryCatalog,
+    quickbooks: MemoryCatalog,
+) -> None:
+    for n in range(5):
+        hubspot.add(widget(f"O-{n}"))
+    quickbooks.add({"Name": "Widget O-1", "Sku": "elsewhere"})  # the name QBO will refuse
+    busy = sku_lock(ctx.redis, account_id, "O-2", ttl_seconds=60)
+    assert busy.acquire()  # another worker syncs O-2 right now
+    _, dispatches = full_sync(ctx, account_id)
+    results = dict(run_chunks(ctx, dispatches))
+    busy.release()
+
+    assert Counter(r.outcome for r in results.values()) == {"created": 4, "retrying": 1}
+    assert Counter(quickbooks.calls)["write_many"] == 1
+    entries = {e.sku: e for e in history(ctx)}
+    assert entries["O-2"].error_code == "lock_busy"
+    renamed = entries["O-1"]
+    assert (
+        renamed.action == "created" and "already has an item named" in renamed.details["notes"][0]
+    )
+    assert quickbooks.by_sku("O-1")[0].fields["Name"] != "Widget O-1"

@@ -4,7 +4,8 @@ It keeps the vendor rules the engine relies on: exact, case-sensitive SKU search
 QBO-style SyncTokens (a stale update is refused with `StaleObject`) and unique active
 names (`DuplicateName`, like error 6240); creates that are idempotent by ``request_id``;
 archived/inactive products that `get` hides. Every write is appended to ``writes`` (the
-ledger tests count), and failures are programmable with `fail_next`.
+ledger tests count), and failures are programmable with `fail_next`. `write_many` is one
+call (one ``"write_many"`` in ``calls``) that writes item by item, like a vendor batch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models.base import utcnow
+from workers.catalog import port
 from workers.catalog.port import Change, FieldSpec, Record, System
 from workers.errors import DuplicateName, StaleObject, SyncError
 from workers.mapping import HUBSPOT_PRODUCT_FIELDS, QBO_ITEM_FIELDS
@@ -112,6 +114,43 @@ class MemoryCatalog:
 
     def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
         self._enter("create")
+        record = self._create(fields, request_id)
+        self._leave("create")
+        return record
+
+    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
+        self._enter("update")
+        record = self._update(current, changes, request_id)
+        self._leave("update")
+        return record
+
+    def write_many(self, writes: Sequence[port.Write]) -> dict[str, Record | SyncError]:
+        """One call, item by item: ``fail_next("write_many")`` fails the whole call (every
+        key gets the error; ``after_acting``: once every item is written, like a lost
+        answer); ``fail_next("create"/"update")`` fails single items, as in `write_each`."""
+        try:
+            self._enter("write_many")
+        except SyncError as err:
+            return {w.key: err for w in writes}
+        results: dict[str, Record | SyncError] = {}
+        for write in writes:
+            method = "create" if write.current is None else "update"
+            try:
+                self._fail(self._failures, method)
+                if write.current is None:
+                    results[write.key] = self._create(write.fields, write.request_id)
+                else:
+                    results[write.key] = self._update(write.current, write.fields, write.request_id)
+                self._fail(self._late_failures, method)
+            except SyncError as err:
+                results[write.key] = err
+        try:
+            self._leave("write_many")
+        except SyncError as err:
+            return {w.key: err for w in writes}
+        return results
+
+    def _create(self, fields: Mapping[str, Any], request_id: str) -> Record:
         with self._lock:
             if request_id in self._by_request:
                 return self.products[self._by_request[request_id]]
@@ -119,11 +158,9 @@ class MemoryCatalog:
             record = self._store(str(next(self._ids)), dict(fields), active=True, version=0)
             self._by_request[request_id] = record.id
             self.writes.append(Write("create", record.id, dict(fields), request_id))
-        self._leave("create")
         return record
 
-    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
-        self._enter("update")
+    def _update(self, current: Record, changes: Mapping[str, Any], request_id: str) -> Record:
         with self._lock:
             now = self.products[current.id]
             if self.system == "quickbooks" and now.version != current.version:
@@ -133,7 +170,6 @@ class MemoryCatalog:
                 current.id, {**now.fields, **changes}, active=now.active, version=_next(now)
             )
             self.writes.append(Write("update", record.id, dict(changes), request_id))
-        self._leave("update")
         return record
 
     def writable_fields(self) -> dict[str, FieldSpec]:
@@ -144,12 +180,14 @@ class MemoryCatalog:
 
     def _enter(self, method: str) -> None:
         self.calls.append(method)
-        pending = self._failures.get(method)
-        if pending:
-            raise pending.pop(0)
+        self._fail(self._failures, method)
 
     def _leave(self, method: str) -> None:
-        pending = self._late_failures.get(method)
+        self._fail(self._late_failures, method)
+
+    @staticmethod
+    def _fail(queues: dict[str, list[SyncError]], method: str) -> None:
+        pending = queues.get(method)
         if pending:
             raise pending.pop(0)
 

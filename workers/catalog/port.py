@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from workers.errors import SyncError
+
 System = Literal["hubspot", "quickbooks"]
 Direction = Literal["hubspot_to_quickbooks", "quickbooks_to_hubspot"]
 DIRECTIONS: tuple[Direction, ...] = ("hubspot_to_quickbooks", "quickbooks_to_hubspot")
@@ -46,6 +48,17 @@ class Change:
 
     id: str
     updated_at: datetime  # timezone-aware UTC
+
+
+@dataclass(frozen=True)
+class Write:
+    """One product write of a batch: a create when ``current`` is None, else an update of
+    only ``fields`` on ``current`` (as `Catalog.update`)."""
+
+    key: str  # the caller's correlation key, unique within one `write_many` call
+    fields: Mapping[str, Any]
+    request_id: str  # stable per logical write, as for `create`/`update`
+    current: Record | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,32 @@ class Catalog(Protocol):
         """Change only ``changes`` on ``current`` (QBO: sparse update with its SyncToken)."""
         ...
 
+    def write_many(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
+        """Creates and updates in as few calls as the vendor allows (QBO ``/batch`` of 30,
+        HubSpot ``batch/upsert`` and ``batch/update`` of 100).
+
+        Never raises a vendor error: every key maps to its written `Record` or to its own
+        `SyncError`; a failure of a whole call is the error of each of its items. A replay
+        with the same request ids after an unknown outcome creates nothing new.
+        """
+        ...
+
     def writable_fields(self) -> dict[str, FieldSpec]:
         """The fields a mapping may write, by vendor name."""
         ...
+
+
+def write_each(catalog: Catalog, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
+    """`Catalog.write_many` one call per product: for vendors or cases without a batch."""
+    results: dict[str, Record | SyncError] = {}
+    for write in writes:
+        try:
+            if write.current is None:
+                results[write.key] = catalog.create(write.fields, request_id=write.request_id)
+            else:
+                results[write.key] = catalog.update(
+                    write.current, write.fields, request_id=write.request_id
+                )
+        except SyncError as err:
+            results[write.key] = err
+    return results

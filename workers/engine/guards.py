@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import Account, Job
-from workers.catalog.port import source_of
+from workers.catalog.port import Record, source_of
 from workers.engine.conflicts import label
 from workers.errors import SyncError
 
@@ -29,3 +29,15 @@ def check_still_current(account: Account | None, job: Job) -> None:
         )
     if not account.enabled:
         raise Skip("account_disabled", "The account is disabled; nothing was written.")
+
+
+def check_source_active(job: Job, current: Record | None) -> Record:
+    """The source product as it is now, or `Skip` when it is archived (HubSpot) or
+    inactive (QBO): archiving is not synced, the destination is left as it is."""
+    if current is None or not current.active:
+        raise Skip(
+            "source_archived",
+            f"{label(job.source_system)} product {job.source_id} is archived or inactive; "
+            "archiving is not synced, the destination product is left as it is.",
+        )
+    return current

@@ -145,12 +145,18 @@ def release(session: Session, job_ids: Sequence[int], *, owner: str) -> list[int
 
 def mark_write_started(session: Session, job_id: int, *, owner: str) -> bool:
     """Note, before a create call, that a write may happen (fenced by the lease)."""
+    return job_id in mark_writes_started(session, [job_id], owner=owner)
+
+
+def mark_writes_started(session: Session, job_ids: Sequence[int], *, owner: str) -> set[int]:
+    """`mark_write_started` for many jobs in one UPDATE: the ids still ours."""
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "running", Job.lease_owner == owner)
+        .where(Job.id.in_(list(job_ids)), Job.status == "running", Job.lease_owner == owner)
         .values(write_started_at=utcnow())
+        .returning(Job.id)
     )
-    return result.rowcount == 1
+    return set(result.scalars().all())
 
 
 def rotate_request_id(session: Session, job_id: int, *, owner: str) -> str | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -28,45 +31,57 @@ def unlink(session: Session, link_id: int) -> None:
     session.execute(delete(ProductLink).where(ProductLink.id == link_id))
 
 
-def save_link(
-    session: Session,
-    *,
-    account_id: int,
-    source_system: System,
-    source_id: str,
-    destination_id: str,
-    sku: str,
-    fingerprint: str,
-    written: bool,
+@dataclass(frozen=True)
+class NewLink:
+    """A source product and the destination product it is synced to, as just written."""
+
+    source_id: str
+    destination_id: str
+    sku: str
+    fingerprint: str
+    written: bool  # False when the destination was already right (nothing written)
+
+
+def save_links(
+    session: Session, *, account_id: int, source_system: System, links: Sequence[NewLink]
 ) -> None:
-    """Link ``source_id`` to ``destination_id`` (insert or update; safe to repeat)."""
+    """Link each source id to its destination id (insert or update; safe to repeat), in
+    one statement."""
+    if not links:
+        return
     now = utcnow()
-    hubspot_id, quickbooks_id = (
-        (source_id, destination_id) if source_system == "hubspot" else (destination_id, source_id)
-    )
-    values = {
-        "account_id": account_id,
-        "sku": sku,
-        "hubspot_id": hubspot_id,
-        "quickbooks_id": quickbooks_id,
-        "fingerprint": fingerprint,
-        "last_written_at": now if written else None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    changes = {
-        "sku": sku,
-        "hubspot_id": hubspot_id,
-        "quickbooks_id": quickbooks_id,
-        "fingerprint": fingerprint,
-        "updated_at": now,
-    }
-    if written:
-        changes["last_written_at"] = now
+    rows = []
+    for link in links:
+        hubspot_id, quickbooks_id = (
+            (link.source_id, link.destination_id)
+            if source_system == "hubspot"
+            else (link.destination_id, link.source_id)
+        )
+        rows.append(
+            {
+                "account_id": account_id,
+                "sku": link.sku,
+                "hubspot_id": hubspot_id,
+                "quickbooks_id": quickbooks_id,
+                "fingerprint": link.fingerprint,
+                "last_written_at": now if link.written else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    stmt = insert(ProductLink).values(rows)
+    new = stmt.excluded
     session.execute(
-        insert(ProductLink)
-        .values(values)
-        .on_conflict_do_update(
-            constraint=f"uq_product_links_account_id_{source_system}_id", set_=changes
+        stmt.on_conflict_do_update(
+            constraint=f"uq_product_links_account_id_{source_system}_id",
+            set_={
+                "sku": new.sku,
+                "hubspot_id": new.hubspot_id,
+                "quickbooks_id": new.quickbooks_id,
+                "fingerprint": new.fingerprint,
+                "updated_at": new.updated_at,
+                # An unchanged product keeps the time it was last written.
+                "last_written_at": func.coalesce(new.last_written_at, ProductLink.last_written_at),
+            },
         )
     )

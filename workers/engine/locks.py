@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 
 import redis
 
@@ -67,3 +68,40 @@ def poll_lock(client: redis.Redis, account_id: int, *, ttl_seconds: float) -> Re
 def sku_lock(client: redis.Redis, account_id: int, sku: str, *, ttl_seconds: float) -> RedisLock:
     digest = hashlib.sha256(sku.encode()).hexdigest()[:32]
     return RedisLock(client, f"sku:{account_id}:{digest}", ttl_seconds=ttl_seconds)
+
+
+def acquire_all(client: redis.Redis, locks: Sequence[RedisLock]) -> list[bool]:
+    """`RedisLock.acquire` for many locks in two round trips; True where taken."""
+    if not locks:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for lock in locks:
+        pipe.set(lock.key, lock.token, nx=True, px=lock.ttl_ms)
+    taken = [bool(ok) for ok in pipe.execute()]
+    ours = [lock for lock, ok in zip(locks, taken, strict=True) if ok]
+    for lock in ours:
+        pipe.incr(lock.key + ":fence")
+    for lock, fence in zip(ours, pipe.execute(), strict=True):
+        lock.fence = int(fence)
+    return taken
+
+
+def still_held_all(client: redis.Redis, locks: Sequence[RedisLock]) -> list[bool]:
+    """`RedisLock.still_held` for many locks in one round trip."""
+    if not locks:
+        return []
+    values = client.mget([lock.key for lock in locks])
+    return [
+        v is not None and v.decode() == lock.token for lock, v in zip(locks, values, strict=True)
+    ]
+
+
+def release_all(client: redis.Redis, locks: Sequence[RedisLock]) -> None:
+    """`RedisLock.release` for many locks in one round trip."""
+    if not locks:
+        return
+    pipe = client.pipeline(transaction=False)
+    for lock in locks:
+        pipe.eval(_RELEASE, 1, lock.key, lock.token)
+        lock.fence = None
+    pipe.execute()

@@ -9,12 +9,14 @@ transaction.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from models import HistoryEntry, Job, SyncRun, utcnow
@@ -89,15 +91,7 @@ def record_attempt(
     touched; the history row is still written, because the attempt did happen)."""
     job = attempt.job
     now = utcnow()
-    values: dict[str, Any] = {
-        "status": job_status,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "updated_at": now,
-        "error_code": error.code if error else None,
-        "error_message": error.message if error else None,
-        "park_reason": error.code if job_status == "parked" and error else None,
-    }
+    values: dict[str, Any] = _closing_values(job_status, error, now)
     if job_status in ("pending", "parked"):
         due = next_attempt_at or now
         values["next_attempt_at"] = due
@@ -107,10 +101,6 @@ def record_attempt(
         # A park or a wait for the rate limit is not a failed try: it must not eat the
         # attempts budget.
         values["attempts"] = Job.attempts - 1
-    if job_status in ("succeeded", "failed", "skipped"):
-        # Only a final outcome settles an earlier create whose answer was lost; a new
-        # request id does not (HubSpot search may still be catching up with it).
-        values["write_started_at"] = None
     if rotate_request:
         values["request_id"] = new_request_id()
         values["request_generation"] = Job.request_generation + 1
@@ -120,6 +110,77 @@ def record_attempt(
         .values(**values)
     )
     kept = fenced.rowcount == 1
+    row = _history_row(attempt, job_status, action, error, kept=kept, now=now)
+    session.execute(insert(HistoryEntry), [row])
+    if kept and job_status in ("succeeded", "failed", "skipped") and job.run_id is not None:
+        count_in_run(session, job.run_id, action)
+    return kept
+
+
+def record_successes(
+    session: Session, done: Sequence[tuple[Attempt, Action]], *, owner: str
+) -> set[int]:
+    """`record_attempt` for many succeeded attempts at once (a full-sync chunk): one
+    fenced UPDATE, one multi-row history insert, one progress update per run. Returns the
+    ids of the jobs whose lease was still ours."""
+    if not done:
+        return set()
+    now = utcnow()
+    kept = set(
+        session.scalars(
+            update(Job)
+            .where(
+                Job.id.in_([a.job.id for a, _ in done]),
+                Job.status == "running",
+                Job.lease_owner == owner,
+            )
+            .values(**_closing_values("succeeded", None, now))
+            .returning(Job.id)
+        ).all()
+    )
+    rows = [
+        _history_row(a, "succeeded", action, None, kept=a.job.id in kept, now=now)
+        for a, action in done
+    ]
+    session.execute(insert(HistoryEntry), rows)
+    per_run: dict[int, Counter[Action]] = {}
+    for a, action in done:
+        if a.job.id in kept and a.job.run_id is not None:
+            per_run.setdefault(a.job.run_id, Counter())[action] += 1
+    for run_id, counts in per_run.items():
+        count_many_in_run(session, run_id, counts)
+    return kept
+
+
+def _closing_values(
+    job_status: JobStatus, error: SyncError | None, now: datetime
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "status": job_status,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+        "error_code": error.code if error else None,
+        "error_message": error.message if error else None,
+        "park_reason": error.code if job_status == "parked" and error else None,
+    }
+    if job_status in ("succeeded", "failed", "skipped"):
+        # Only a final outcome settles an earlier create whose answer was lost; a new
+        # request id does not (HubSpot search may still be catching up with it).
+        values["write_started_at"] = None
+    return values
+
+
+def _history_row(
+    attempt: Attempt,
+    job_status: JobStatus,
+    action: Action,
+    error: SyncError | None,
+    *,
+    kept: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    job = attempt.job
     record = error.as_record() if error else {}
     details: dict[str, Any] = {}
     if record.get("details"):
@@ -128,40 +189,39 @@ def record_attempt(
         details["notes"] = list(attempt.notes)
     if not kept:
         details["lease_lost"] = True
-    session.add(
-        HistoryEntry(
-            account_id=job.account_id,
-            run_id=job.run_id,
-            job_id=job.id,
-            direction=attempt.direction,
-            attempt=job.attempts,
-            status=_HISTORY_STATUS[job_status],
-            action=action,
-            sku=attempt.sku,
-            hubspot_id=attempt.hubspot_id,
-            quickbooks_id=attempt.quickbooks_id,
-            error_code=error.code if error else None,
-            error_message=error.message if error else None,
-            vendor_code=error.vendor_code if error else None,
-            changes=attempt.changes,
-            details=details or None,
-            started_at=attempt.started_at,
-            finished_at=now,
-        )
-    )
-    if kept and job_status in ("succeeded", "failed", "skipped") and job.run_id is not None:
-        count_in_run(session, job.run_id, action)
-    return kept
+    return {
+        "account_id": job.account_id,
+        "run_id": job.run_id,
+        "job_id": job.id,
+        "direction": attempt.direction,
+        "attempt": job.attempts,
+        "status": _HISTORY_STATUS[job_status],
+        "action": action,
+        "sku": attempt.sku,
+        "hubspot_id": attempt.hubspot_id,
+        "quickbooks_id": attempt.quickbooks_id,
+        "error_code": error.code if error else None,
+        "error_message": error.message if error else None,
+        "vendor_code": error.vendor_code if error else None,
+        "changes": attempt.changes,
+        "details": details or None,
+        "started_at": attempt.started_at,
+        "finished_at": now,
+    }
 
 
 def count_in_run(session: Session, run_id: int, action: Action, n: int = 1) -> None:
     """Bump a run's progress and close it when every job has finished."""
-    counter = getattr(SyncRun, _RUN_COUNTER[action])
-    session.execute(
-        update(SyncRun)
-        .where(SyncRun.id == run_id)
-        .values({SyncRun.done: SyncRun.done + n, counter: counter + n})
-    )
+    count_many_in_run(session, run_id, {action: n})
+
+
+def count_many_in_run(session: Session, run_id: int, counts: Mapping[Action, int]) -> None:
+    """`count_in_run` for several outcomes in one UPDATE."""
+    values: dict[Any, Any] = {SyncRun.done: SyncRun.done + sum(counts.values())}
+    for action, n in counts.items():
+        counter = getattr(SyncRun, _RUN_COUNTER[action])
+        values[counter] = counter + n
+    session.execute(update(SyncRun).where(SyncRun.id == run_id).values(values))
     finish_run_if_done(session, run_id)
 
 

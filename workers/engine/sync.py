@@ -34,10 +34,10 @@ from workers.catalog.port import Catalog, Direction, Record, destination_of
 from workers.engine import jobs
 from workers.engine.account_view import load_mappings
 from workers.engine.backoff import backoff_delay, should_park
-from workers.engine.conflicts import duplicate_sku, label
+from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import SyncContext
-from workers.engine.guards import Skip, check_still_current
-from workers.engine.links import link_for, save_link
+from workers.engine.guards import Skip, check_source_active, check_still_current
+from workers.engine.links import NewLink, link_for, save_links
 from workers.engine.locks import sku_lock
 from workers.engine.outcomes import Attempt, record_attempt
 from workers.engine.sweep import mark_queue_busy
@@ -99,27 +99,37 @@ class Lookup:
 
 def run_claimed(ctx: SyncContext, claimed: Claimed, owner: str, lookup: Lookup) -> SyncResult:
     """One attempt at a claimed job, to its recorded outcome."""
-    job = claimed.job
-    mark_queue_busy(ctx, job.queue)
-    attempt = Attempt(job=job, direction=claimed.account.direction)
-    attempt.set_id(job.source_system, job.source_id)
+    mark_queue_busy(ctx, claimed.job.queue)
+    attempt = new_attempt(claimed)
     try:
         written = _attempt(ctx, claimed, attempt, owner, lookup)
-    except LeaseLost:
-        return SyncResult("lease_lost")
-    except Skip as skip:
-        return _finish(ctx, attempt, owner, "skipped", skip.error)
-    except TerminalError as err:
-        return _finish(ctx, attempt, owner, "failed", err)
-    except ParkedError as err:
-        return _park(ctx, attempt, owner, err)
-    except RetryableError as err:
-        return _retry(ctx, attempt, owner, err)
-    except Exception as exc:  # a bug or an infrastructure fault: retried within budget
-        log.exception("job %s: unexpected %s", job.id, type(exc).__name__)
-        err = TransientError(f"Internal error ({type(exc).__name__}).", code="internal_error")
-        return _retry(ctx, attempt, owner, err)
+    except Exception as exc:
+        return settle(ctx, attempt, owner, exc)
     return SyncResult(written.action)
+
+
+def new_attempt(claimed: Claimed) -> Attempt:
+    attempt = Attempt(job=claimed.job, direction=claimed.account.direction)
+    attempt.set_id(claimed.job.source_system, claimed.job.source_id)
+    return attempt
+
+
+def settle(ctx: SyncContext, attempt: Attempt, owner: str, exc: Exception) -> SyncResult:
+    """Record what an attempt that ended in ``exc`` means for its job (design §3)."""
+    if isinstance(exc, LeaseLost):
+        return SyncResult("lease_lost")
+    if isinstance(exc, Skip):
+        return _finish(ctx, attempt, owner, "skipped", exc.error)
+    if isinstance(exc, TerminalError):
+        return _finish(ctx, attempt, owner, "failed", exc)
+    if isinstance(exc, ParkedError):
+        return _park(ctx, attempt, owner, exc)
+    if isinstance(exc, RetryableError):
+        return _retry(ctx, attempt, owner, exc)
+    # A bug or an infrastructure fault: retried within budget.
+    log.error("job %s: unexpected %s", attempt.job.id, type(exc).__name__, exc_info=exc)
+    err = TransientError(f"Internal error ({type(exc).__name__}).", code="internal_error")
+    return _retry(ctx, attempt, owner, err)
 
 
 def _claim(ctx: SyncContext, job_id: int, owner: str) -> Claimed | None:
@@ -148,13 +158,7 @@ def _attempt(
     check_still_current(account, job)
     source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
     destination = ctx.catalogs(destination_of(direction), account.id)
-    current = lookup.current(source, job.source_id)
-    if current is None or not current.active:
-        raise Skip(
-            "source_archived",
-            f"{label(job.source_system)} product {job.source_id} is archived or inactive; "
-            "archiving is not synced, the destination product is left as it is.",
-        )
+    current = check_source_active(job, lookup.current(source, job.source_id))
     attempt.sku = current.sku  # as stored, so a refused product is findable by SKU
     mapped = map_product(current, claimed.mappings, direction)
     attempt.sku = mapped.sku
@@ -188,15 +192,15 @@ def _attempt(
         with session_scope(ctx.database_url) as session:
             if written.destination is not None:
                 attempt.set_id(destination.system, written.destination.id)
-                save_link(
-                    session,
-                    account_id=account.id,
-                    source_system=source.system,
+                link = NewLink(
                     source_id=current.id,
                     destination_id=written.destination.id,
                     sku=mapped.sku,
                     fingerprint=fingerprint(mapped),
                     written=written.action != "unchanged",
+                )
+                save_links(
+                    session, account_id=account.id, source_system=source.system, links=[link]
                 )
             record_attempt(
                 session, attempt, owner=owner, job_status="succeeded", action=written.action

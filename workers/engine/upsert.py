@@ -11,6 +11,7 @@ which is the user's call) and never duplicated by a second item with the same SK
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -127,12 +128,7 @@ class Upsert:
     # -- writes ---------------------------------------------------------------------------
 
     def _create(self, mapped: Mapped) -> Record:
-        defaults = (
-            item_defaults(self.account)
-            if self.destination.system == "quickbooks"
-            else _NO_QBO_DEFAULTS
-        )
-        fields = creation_fields(mapped, self.direction, defaults)
+        fields = create_body(self.account, self.destination.system, mapped)
         job = self.attempt.job
         self._before_write(create=True)
         try:
@@ -140,24 +136,21 @@ class Upsert:
         except DuplicateName as err:
             fields = self._renamed(fields, mapped, err)
             record = self.destination.create(fields, request_id=self._fresh_request_id())
-        self.attempt.changes = {k: [None, jsonable(v)] for k, v in fields.items()}
+        self.attempt.changes = created_changes(fields)
         return record
 
     def _update(self, target: Record, mapped: Mapped) -> Written:
         diff = changes_needed(target, mapped)
         if not diff:
             return Written("unchanged", target)
-        body: dict[str, Any] = {name: after for name, (_, after) in diff.items()}
+        body = update_body(diff)
         self._before_write(create=False)
         try:
             record = self.destination.update(target, body, request_id=self.attempt.job.request_id)
         except DuplicateName as err:
             body = self._renamed(body, mapped, err)
             record = self.destination.update(target, body, request_id=self._fresh_request_id())
-        self.attempt.changes = {
-            name: [jsonable(diff[name][0]) if name in diff else None, jsonable(value)]
-            for name, value in body.items()
-        }
+        self.attempt.changes = updated_changes(diff, body)
         return Written("updated", record)
 
     def _renamed(
@@ -196,6 +189,32 @@ class Upsert:
                 raise LeaseLost()
         if not self.lock.still_held():
             raise LockBusy("The product's lock expired before the write; trying again.")
+
+
+def create_body(account: Account, system: str, mapped: Mapped) -> dict[str, Any]:
+    """The fields a create sends: the mapped ones plus what the destination requires."""
+    defaults = item_defaults(account) if system == "quickbooks" else _NO_QBO_DEFAULTS
+    return creation_fields(mapped, account.direction, defaults)  # type: ignore[arg-type]
+
+
+def update_body(diff: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
+    """The fields an update sends: only those that differ, at their new value."""
+    return {name: after for name, (_, after) in diff.items()}
+
+
+def created_changes(fields: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The history's field diff of a create."""
+    return {k: [None, jsonable(v)] for k, v in fields.items()}
+
+
+def updated_changes(
+    diff: Mapping[str, tuple[Any, Any]], body: Mapping[str, Any]
+) -> dict[str, list[Any]]:
+    """The history's field diff of an update (``body`` may hold a disambiguated name)."""
+    return {
+        name: [jsonable(diff[name][0]) if name in diff else None, jsonable(value)]
+        for name, value in body.items()
+    }
 
 
 def linked_elsewhere(link: ProductLink | None, direction: Direction, source_id: str) -> str | None:

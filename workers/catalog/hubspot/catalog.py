@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from workers.catalog.hubspot import batch, search
 from workers.catalog.hubspot import schema as portal_schema
-from workers.catalog.hubspot import search
 from workers.catalog.hubspot.records import (
     DEFAULT_PROPERTIES,
     SKU,
@@ -19,8 +19,8 @@ from workers.catalog.hubspot.records import (
     record_from,
     wire_properties,
 )
-from workers.catalog.port import Change, FieldSpec, Record, System
-from workers.errors import NotFound, TransientError, ValidationFailed
+from workers.catalog.port import Change, FieldSpec, Record, System, Write, write_each
+from workers.errors import NotFound, SyncError, TransientError, ValidationFailed
 from workers.http.caller import VendorCaller
 from workers.http.common import json_or_transient
 
@@ -158,17 +158,11 @@ class HubSpotCatalog:
                     system="hubspot",
                     details={"outcome_unknown": True},
                 )
-            if not results[0].get("new", True):
-                log.info(
-                    "HubSpot create replay: request %s found product %s",
-                    request_id,
-                    results[0].get("id"),
-                )
-            blank = {n: None for n in self.properties}
-            return _merged(record_from(results[0]), blank, properties)
+            _note_replay(results[0], request_id)
+            return _merged(record_from(results[0]), self._blank(), properties)
         response = self.caller.call("POST", OBJECTS, json_body={"properties": properties})
         record = record_from(json_or_transient(response, "hubspot"))
-        return _merged(record, {n: None for n in self.properties}, properties)
+        return _merged(record, self._blank(), properties)
 
     def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
         # HubSpot PATCH is last-write-wins and naturally idempotent: no request id to send.
@@ -181,6 +175,84 @@ class HubSpotCatalog:
         record = record_from(json_or_transient(response, "hubspot"))
         return _merged(record, current.fields, properties)
 
+    def write_many(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
+        creates = [w for w in writes if w.current is None]
+        updates = [w for w in writes if w.current is not None]
+        results: dict[str, Record | SyncError] = {}
+        if creates:
+            try:
+                keyed = portal_schema.ensure_write_id(self.caller, self._schema)
+            except SyncError as exc:
+                results.update({w.key: exc for w in creates})
+            else:
+                # Without our unique write id a batch create could not be replayed safely
+                # after a lost answer; one plain create per product is what `create` does.
+                results.update(self._batched(creates) if keyed else write_each(self, creates))
+        if updates:
+            results.update(self._batched(updates))
+        return results
+
+    def _batched(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
+        """Writes of one kind (all creates or all updates) in calls of up to 100."""
+        results: dict[str, Record | SyncError] = {}
+        ready: list[tuple[Write, dict[str, str]]] = []
+        for write in writes:
+            try:
+                ready.append((write, wire_properties(write.fields)))
+            except SyncError as exc:  # a float or NaN: this product alone is refused
+                results[write.key] = exc
+        for i in range(0, len(ready), batch.MAX_INPUTS):
+            results.update(self._write_call(ready[i : i + batch.MAX_INPUTS]))
+        return results
+
+    def _write_call(
+        self, chunk: Sequence[tuple[Write, dict[str, str]]]
+    ) -> dict[str, Record | SyncError]:
+        upsert = chunk[0][0].current is None
+        if upsert:
+            inputs = [batch.upsert_input(w.key, w.request_id, p) for w, p in chunk]
+            matches = {w.request_id: w.key for w, _ in chunk}
+        else:
+            inputs = [batch.update_input(w.key, w.current.id, p) for w, p in chunk if w.current]
+            matches = {w.current.id: w.key for w, _ in chunk if w.current}
+        path = f"{OBJECTS}/batch/{'upsert' if upsert else 'update'}"
+        try:
+            response = self.caller.call("POST", path, json_body={"inputs": inputs})
+            body = json_or_transient(response, "hubspot")
+        except ValidationFailed as exc:
+            if exc.status == 400 and len(chunk) > 1:
+                # Refused as a whole: a HubSpot that ignores trace ids is all-or-nothing,
+                # and the 400 names one bad input at most. One call each finds which.
+                log.info(
+                    "HubSpot refused a batch of %s as a whole (400); writing one by one", len(chunk)
+                )
+                return write_each(self, [w for w, _ in chunk])
+            return {w.key: exc for w, _ in chunk}
+        except SyncError as exc:
+            return {w.key: exc for w, _ in chunk}
+        match = batch.by_write_id if upsert else batch.by_record_id
+        outcomes = batch.correlate(body, [w.key for w, _ in chunk], matches, match)
+        results: dict[str, Record | SyncError] = {}
+        for write, properties in chunk:
+            outcome = outcomes[write.key]
+            if isinstance(outcome, SyncError):
+                results[write.key] = outcome
+                continue
+            try:
+                record = record_from(outcome)
+            except TransientError as exc:
+                exc.details["outcome_unknown"] = True
+                results[write.key] = exc
+                continue
+            if upsert:
+                _note_replay(outcome, write.request_id)
+            before = write.current.fields if write.current else self._blank()
+            results[write.key] = _merged(record, before, properties)
+        return results
+
+    def _blank(self) -> dict[str, Any]:
+        return {n: None for n in self.properties}
+
     def writable_fields(self) -> dict[str, FieldSpec]:
         return portal_schema.writable_fields(self.caller, self._schema)
 
@@ -190,3 +262,8 @@ def _merged(record: Record, before: Mapping[str, Any], written: Mapping[str, str
     (the values before, then what we wrote, then what HubSpot says now)."""
     fields = {**before, **written, **record.fields}
     return replace(record, fields=fields, sku=fields.get(SKU))
+
+
+def _note_replay(result: Mapping[str, Any], request_id: str) -> None:
+    if not result.get("new", True):
+        log.info("HubSpot create replay: request %s found product %s", request_id, result.get("id"))

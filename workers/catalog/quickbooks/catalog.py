@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from workers.catalog.port import Change, FieldSpec, Record, System
+from workers.catalog.port import Change, FieldSpec, Record, System, Write
+from workers.catalog.quickbooks import batch
 from workers.catalog.quickbooks import query as q
 from workers.catalog.quickbooks.records import READ_ONLY, cdc_items, items_of, record_from
 from workers.errors import DuplicateName, NotFound, SyncError, TransientError, ValidationFailed
@@ -160,6 +161,63 @@ class QuickBooksCatalog:
     # -- writes ----------------------------------------------------------------------
 
     def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
+        body = self._create_body(fields)
+        return self._write(body, request_id, name=body.get("Name"))
+
+    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
+        body = _update_body(current, changes)
+        return self._write(body, request_id, name=changes.get("Name"))
+
+    def write_many(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
+        # Canonical order, so the same writes always make the same batches (and so the
+        # same batch requestids), whatever order the caller lists them in.
+        ordered = sorted(writes, key=lambda w: (w.request_id, w.key))
+        results: dict[str, Record | SyncError] = {}
+        for i in range(0, len(ordered), batch.MAX_ITEMS):
+            results.update(self._write_batch(ordered[i : i + batch.MAX_ITEMS]))
+        return results
+
+    def _write_batch(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
+        results: dict[str, Record | SyncError] = {}
+        entries: list[dict[str, Any]] = []
+        sent: dict[str, tuple[Write, Any]] = {}  # bId -> (write, the name it writes)
+        for n, write in enumerate(writes):
+            if write.current is None:
+                operation, body = "create", self._create_body(write.fields)
+            else:
+                operation, body = "update", _update_body(write.current, write.fields)
+            refused = batch.unsendable(body)
+            if refused is not None:
+                results[write.key] = refused
+                continue
+            bid = str(n)
+            entries.append({"bId": bid, "operation": operation, "Item": body})
+            sent[bid] = (write, body.get("Name"))
+        if not entries:
+            return results
+        params = {
+            "minorversion": self.minor_version,
+            "requestid": batch.request_id(self.realm_id, [w.request_id for w, _ in sent.values()]),
+        }
+        try:
+            response = self.caller.call(
+                "POST",
+                f"{self._prefix}/batch",
+                op="batch",
+                params=params,
+                json_body={"BatchItemRequest": entries},
+            )
+            answers = batch.item_results(json_or_transient(response, "quickbooks"), sent)
+        except SyncError as exc:
+            return {**results, **{w.key: exc for w, _ in sent.values()}}
+        for bid, (write, name) in sent.items():
+            answer = answers[bid]
+            results[write.key] = (
+                self._with_clash(answer, name) if isinstance(answer, DuplicateName) else answer
+            )
+        return results
+
+    def _create_body(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         body = {**self.create_defaults, **fields}
         if body.get("Type") != "Inventory":
             body.pop("AssetAccountRef", None)  # only inventory items carry an asset account
@@ -168,12 +226,7 @@ class QuickBooksCatalog:
             body.setdefault("TrackQtyOnHand", True)
             body.setdefault("QtyOnHand", Decimal(0))
             body.setdefault("InvStartDate", date.today().isoformat())
-        return self._write(body, request_id, name=body.get("Name"))
-
-    def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
-        body = {k: v for k, v in changes.items() if k not in READ_ONLY}
-        body.update({"Id": current.id, "SyncToken": current.version, "sparse": True})
-        return self._write(body, request_id, name=changes.get("Name"))
+        return body
 
     def _write(self, body: dict[str, Any], request_id: str, *, name: Any) -> Record:
         params = {"minorversion": self.minor_version, "requestid": request_id}
@@ -227,3 +280,10 @@ class QuickBooksCatalog:
             text_body=text,
         )
         return items_of(json_or_transient(response, "quickbooks"))
+
+
+def _update_body(current: Record, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A sparse update of only ``changes``, against the SyncToken ``current`` was read at."""
+    body = {k: v for k, v in changes.items() if k not in READ_ONLY}
+    body.update({"Id": current.id, "SyncToken": current.version, "sparse": True})
+    return body

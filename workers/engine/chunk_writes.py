@@ -1,0 +1,345 @@
+"""A full-sync chunk's writes, batched: the per-product attempt (`sync`) for a whole chunk.
+
+::
+
+    per product, no lock yet: direction check, the CURRENT source (the chunk's batch
+    read), skip archived, map (refusals are recorded per product)
+    every SKU lock of the chunk in two Redis round trips (busy → that product retries)
+    the chunk's product links, read under the locks, in one query
+    resolve: link, else the run's SKU index (0 → create, 1 → update only what differs,
+    nothing differs → zero writes, ≥ 2 → refused as a duplicate)
+    last checks: direction, leases (creates note `write_started_at` in one UPDATE), locks
+    ONE `Catalog.write_many` (QBO /batch of 30, HubSpot batch upsert/update of 100)
+    ONE transaction: links + job outcomes + history rows + run progress
+    release the locks
+
+What is not plain goes the per-product way (`sync.run_claimed`) after the batch, with the
+chunk's reads: a retry after an unknown write outcome, a link made since the chunk's read,
+a destination product linked to another source product, a SKU twice in one chunk, a name
+QuickBooks refuses as a duplicate (the per-product path renames it). A per-product error
+never touches its neighbours: each is settled exactly as the per-product path settles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from models import Account, ProductLink
+from models.db import session_scope
+from workers.catalog.port import Catalog, Direction, Record, Write, destination_of
+from workers.engine import jobs
+from workers.engine.chunk_reads import ChunkLookup
+from workers.engine.conflicts import duplicate_sku, label
+from workers.engine.context import SyncContext
+from workers.engine.guards import Skip, check_source_active, check_still_current
+from workers.engine.links import NewLink, save_links
+from workers.engine.locks import RedisLock, acquire_all, release_all, sku_lock, still_held_all
+from workers.engine.outcomes import Action, Attempt, record_successes
+from workers.engine.sync import Claimed, SyncResult, linked_id, new_attempt, settle
+from workers.engine.upsert import (
+    LeaseLost,
+    create_body,
+    created_changes,
+    linked_elsewhere,
+    update_body,
+    updated_changes,
+)
+from workers.errors import DuplicateName, LockBusy, SyncError, TransientError
+from workers.mapping import Mapped, changes_needed, fingerprint, map_product
+
+
+@dataclass
+class _Item:
+    claimed: Claimed
+    attempt: Attempt
+    current: Record
+    mapped: Mapped
+    lock: RedisLock
+    target: Record | None = None
+    write: Write | None = None
+
+    @property
+    def job_id(self) -> int:
+        return self.claimed.job.id
+
+
+@dataclass
+class BatchOutcome:
+    """The results of the jobs the batch settled, and the jobs left to the per-product
+    path (still claimed by this owner, their attempt not yet recorded)."""
+
+    results: list[tuple[int, SyncResult]] = field(default_factory=list)
+    rest: list[Claimed] = field(default_factory=list)
+
+
+def write_chunk(
+    ctx: SyncContext, claimed: Sequence[Claimed], owner: str, lookup: ChunkLookup
+) -> BatchOutcome:
+    """Sync a plain full-sync chunk (one account, one run, one mapping) in batches."""
+    out = BatchOutcome()
+    account = claimed[0].account
+    direction: Direction = account.direction  # type: ignore[assignment]
+    destination = ctx.catalogs(destination_of(direction), account.id)
+    items = _prepared(ctx, claimed, owner, lookup, out)
+    taken = acquire_all(ctx.redis, [item.lock for item in items])
+    locked = [item for item, ok in zip(items, taken, strict=True) if ok]
+    for item in (item for item, ok in zip(items, taken, strict=True) if not ok):
+        busy = LockBusy("Another worker is syncing this SKU right now.", retry_after=1.0)
+        _settle(ctx, item, owner, busy, out)
+    try:
+        resolved = _resolved(ctx, locked, owner, lookup, destination, out)
+        done = _written(ctx, resolved, owner, account, destination, out)
+        _record(ctx, done, owner, account, out)
+    finally:
+        release_all(ctx.redis, [item.lock for item in locked])
+    return out
+
+
+def _prepared(
+    ctx: SyncContext,
+    claimed: Sequence[Claimed],
+    owner: str,
+    lookup: ChunkLookup,
+    out: BatchOutcome,
+) -> list[_Item]:
+    """Each product read and mapped; refusals settled; the odd ones left to the rest."""
+    items: list[_Item] = []
+    skus: set[str] = set()
+    for c in claimed:
+        if c.job.write_started_at is not None:
+            # An earlier attempt may have written: the per-product path searches first.
+            out.rest.append(c)
+            continue
+        attempt = new_attempt(c)
+        try:
+            item = _prepare(ctx, c, attempt, lookup)
+        except Exception as exc:
+            out.results.append((c.job.id, settle(ctx, attempt, owner, exc)))
+            continue
+        if item.mapped.sku in skus:
+            out.rest.append(c)  # two products, one SKU: one at a time, under the lock
+            continue
+        skus.add(item.mapped.sku)
+        items.append(item)
+    return items
+
+
+def _prepare(ctx: SyncContext, claimed: Claimed, attempt: Attempt, lookup: ChunkLookup) -> _Item:
+    job, account = claimed.job, claimed.account
+    check_still_current(account, job)
+    source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
+    current = check_source_active(job, lookup.current(source, job.source_id))
+    attempt.sku = current.sku
+    mapped = map_product(current, claimed.mappings, account.direction)  # type: ignore[arg-type]
+    attempt.sku = mapped.sku
+    attempt.notes.extend(mapped.notes)
+    lock = sku_lock(ctx.redis, account.id, mapped.sku, ttl_seconds=ctx.settings.job_lease_seconds)
+    return _Item(claimed, attempt, current, mapped, lock)
+
+
+def _resolved(
+    ctx: SyncContext,
+    locked: list[_Item],
+    owner: str,
+    lookup: ChunkLookup,
+    destination: Catalog,
+    out: BatchOutcome,
+) -> list[_Item]:
+    """Each product's destination (None: create) and write (None: nothing differs)."""
+    if not locked:
+        return []
+    account = locked[0].claimed.account
+    links = _links_of(ctx, account.id, locked[0].claimed.job.source_system, locked)
+    resolved: list[_Item] = []
+    by_sku: list[_Item] = []
+    for item in locked:
+        link = links.get(item.current.id)
+        target_id = linked_id(link, destination.system) if link else None
+        if target_id is not None and target_id not in lookup.read:
+            out.rest.append(item.claimed)  # linked since the chunk's read (another job)
+            continue
+        item.target = lookup.targets.get(target_id) if target_id else None
+        if item.target is not None:
+            resolved.append(item)
+            continue
+        try:
+            found = [
+                r for r in lookup.candidates(item.mapped.sku) or [] if r.sku == item.mapped.sku
+            ]
+            if len(found) >= 2:
+                ids = (r.id for r in found)
+                raise duplicate_sku(destination.system, item.mapped.sku, ids, source=False)
+        except SyncError as err:
+            _settle(ctx, item, owner, err, out)
+            continue
+        item.target = found[0] if found else None
+        (by_sku if found else resolved).append(item)
+    resolved += _unclaimed(ctx, by_sku, destination, out)
+    for item in resolved:
+        item.write = _write_for(item, account, destination)
+    return resolved
+
+
+def _links_of(
+    ctx: SyncContext, account_id: int, source_system: str, items: list[_Item]
+) -> dict[str, ProductLink]:
+    column = ProductLink.hubspot_id if source_system == "hubspot" else ProductLink.quickbooks_id
+    with session_scope(ctx.database_url) as session:
+        rows = session.scalars(
+            select(ProductLink).where(
+                ProductLink.account_id == account_id,
+                column.in_([item.current.id for item in items]),
+            )
+        ).all()
+        return {str(linked_id(link, source_system)): link for link in rows}
+
+
+def _unclaimed(
+    ctx: SyncContext, items: list[_Item], destination: Catalog, out: BatchOutcome
+) -> list[_Item]:
+    """The products matched by SKU whose destination product no other source product is
+    linked to; the others go the per-product way (it settles a stale link or refuses)."""
+    if not items:
+        return []
+    account = items[0].claimed.account
+    column = (
+        ProductLink.hubspot_id if destination.system == "hubspot" else (ProductLink.quickbooks_id)
+    )
+    with session_scope(ctx.database_url) as session:
+        rows = session.scalars(
+            select(ProductLink).where(
+                ProductLink.account_id == account.id,
+                column.in_([item.target.id for item in items if item.target]),
+            )
+        ).all()
+        links = {linked_id(link, destination.system): link for link in rows}
+    plain: list[_Item] = []
+    for item in items:
+        assert item.target is not None
+        link = links.get(item.target.id)
+        direction: Direction = account.direction  # type: ignore[assignment]
+        if linked_elsewhere(link, direction, item.current.id) is not None:
+            out.rest.append(item.claimed)
+        else:
+            plain.append(item)
+    return plain
+
+
+def _write_for(item: _Item, account: Account, destination: Catalog) -> Write | None:
+    job = item.claimed.job
+    if item.target is None:
+        fields = create_body(account, destination.system, item.mapped)
+        item.attempt.changes = created_changes(fields)
+        return Write(key=str(job.id), fields=fields, request_id=job.request_id)
+    diff = changes_needed(item.target, item.mapped)
+    if not diff:
+        return None
+    body = update_body(diff)
+    item.attempt.changes = updated_changes(diff, body)
+    return Write(key=str(job.id), fields=body, request_id=job.request_id, current=item.target)
+
+
+def _written(
+    ctx: SyncContext,
+    resolved: list[_Item],
+    owner: str,
+    account: Account,
+    destination: Catalog,
+    out: BatchOutcome,
+) -> list[tuple[_Item, Action]]:
+    """The batch write; returns each product that ended well with what it did."""
+    done: list[tuple[_Item, Action]] = [(i, "unchanged") for i in resolved if i.write is None]
+    writing = [item for item in resolved if item.write is not None]
+    writing = _cleared_to_write(ctx, writing, owner, account, out)
+    if not writing:
+        return done
+    answers = destination.write_many([item.write for item in writing if item.write])
+    for item in writing:
+        assert item.write is not None
+        answer = answers.get(item.write.key)
+        if isinstance(answer, Record):
+            item.target = answer
+            done.append((item, "created" if item.write.current is None else "updated"))
+        elif isinstance(answer, DuplicateName):
+            out.rest.append(item.claimed)  # the per-product path retries with a unique name
+        else:
+            error = answer or TransientError(
+                f"{label(destination.system)} did not answer for this product; retrying.",
+                system=destination.system,
+                details={"outcome_unknown": True},
+            )
+            _settle(ctx, item, owner, error, out)
+    return done
+
+
+def _cleared_to_write(
+    ctx: SyncContext, writing: list[_Item], owner: str, account: Account, out: BatchOutcome
+) -> list[_Item]:
+    """Last checks before touching the destination (as `Upsert._before_write`): the
+    direction, the leases (a create notes that a write may happen), the locks."""
+    if not writing:
+        return []
+    creates = [item.job_id for item in writing if item.target is None]
+    with session_scope(ctx.database_url) as session:
+        now = session.get(Account, account.id)
+        try:
+            check_still_current(now, writing[0].claimed.job)
+        except Skip as skip:
+            for item in writing:
+                _settle(ctx, item, owner, skip, out)
+            return []
+        ours = jobs.mark_writes_started(session, creates, owner=owner) if creates else set()
+    held = still_held_all(ctx.redis, [item.lock for item in writing])
+    cleared: list[_Item] = []
+    for item, lock_held in zip(writing, held, strict=True):
+        if item.target is None and item.job_id not in ours:
+            _settle(ctx, item, owner, LeaseLost(), out)
+        elif not lock_held:
+            expired = LockBusy("The product's lock expired before the write; trying again.")
+            _settle(ctx, item, owner, expired, out)
+        else:
+            cleared.append(item)
+    return cleared
+
+
+def _record(
+    ctx: SyncContext,
+    done: list[tuple[_Item, Action]],
+    owner: str,
+    account: Account,
+    out: BatchOutcome,
+) -> None:
+    """Links, outcomes, history and progress of every product that ended well, in one
+    transaction, still under the locks (the next holder must find the links)."""
+    if not done:
+        return
+    destination_system = destination_of(account.direction)  # type: ignore[arg-type]
+    links: list[NewLink] = []
+    for item, action in done:
+        assert item.target is not None
+        item.attempt.set_id(destination_system, item.target.id)
+        links.append(
+            NewLink(
+                source_id=item.current.id,
+                destination_id=item.target.id,
+                sku=item.mapped.sku,
+                fingerprint=fingerprint(item.mapped),
+                written=action != "unchanged",
+            )
+        )
+    with session_scope(ctx.database_url) as session:
+        save_links(
+            session,
+            account_id=account.id,
+            source_system=done[0][0].claimed.job.source_system,  # type: ignore[arg-type]
+            links=links,
+        )
+        record_successes(session, [(item.attempt, action) for item, action in done], owner=owner)
+    out.results += [(item.job_id, SyncResult(action)) for item, action in done]
+
+
+def _settle(ctx: SyncContext, item: _Item, owner: str, exc: Exception, out: BatchOutcome) -> None:
+    out.results.append((item.job_id, settle(ctx, item.attempt, owner, exc)))
