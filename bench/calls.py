@@ -63,19 +63,12 @@ def _quickbooks(method: str, path: str, entry: Mapping[str, Any]) -> str:
 
 
 def batch_operations(entry: Mapping[str, Any]) -> tuple[int, int]:
-    """(operations, of which writes) carried by one batch request; (0, 0) when the body
-    was cut off by the ledger."""
-    body = entry.get("body")
-    if not isinstance(body, dict):
-        return 0, 0
-    path = str(entry.get("path", ""))
-    if isinstance(body.get("inputs"), list):  # HubSpot: the path says what every input does
-        n = len(body["inputs"])
-        return n, 0 if path.endswith("/read") else n
-    items = body.get("BatchItemRequest")
-    if isinstance(items, list):  # QBO: each item is an operation or a query
-        writes = sum(1 for item in items if isinstance(item, dict) and "operation" in item)
-        return len(items), writes
+    """(operations, of which writes) carried by one batch request, as the emulator counted
+    them from the whole body (`emulators.core.ledger.batch_operations`); (0, 0) when it
+    could not."""
+    counted = entry.get("operations")
+    if isinstance(counted, list | tuple) and len(counted) == 2:
+        return int(counted[0]), int(counted[1])
     return 0, 0
 
 

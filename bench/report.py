@@ -123,13 +123,18 @@ def render(doc: Mapping[str, Any]) -> str:
     rows = []
     notes = []
     for i, v in enumerate(evaluate(doc), 1):
-        status = "n/a" if v.met is None else ("met" if v.met else f"**missed** ({i})")
-        rows.append([v.target, v.measured, status])
+        status = "n/a" if v.met is None else ("met" if v.met else "**missed**")
+        rows.append([v.target, v.measured, f"{status} ({i})" if v.note else status])
         if v.note:
             notes.append(f"{i}. {v.note}")
     out += _table(["target", "measured", ""], rows)
     if notes:
-        out += ["Why targets were missed and what would close them:", "", *notes, ""]
+        out += [
+            "Notes (why a target was missed or not measured, and what would close it):",
+            "",
+            *notes,
+            "",
+        ]
     out += ["## Initial full sync", "", *_table(_SYNC_HEADER, _sync_rows(doc, "full"))]
     out += [
         "## Re-sync with nothing changed",

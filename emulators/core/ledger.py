@@ -37,6 +37,7 @@ class LedgerEntry:
     kind: str
     fault: str | None = None
     duration_ms: float = 0.0
+    operations: tuple[int, int] | None = None  # a batch: (operations, of which writes)
     _body: Any = field(default=None, repr=False)
 
     @property
@@ -68,6 +69,7 @@ class LedgerEntry:
             "kind": self.kind,
             "fault": self.fault,
             "duration_ms": round(self.duration_ms, 3),
+            "operations": list(self.operations) if self.operations else None,
         }
 
 
@@ -81,6 +83,26 @@ def query_dict(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
         else:
             out[key] = value
     return out
+
+
+def batch_operations(path: str, body: bytes) -> tuple[int, int] | None:
+    """(operations, of which writes) carried by one batch request body; None when the
+    body is not a batch. HubSpot: every input does what the path says; QBO: each item is
+    an operation (a write) or a query."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    if isinstance(parsed.get("inputs"), list):
+        n = len(parsed["inputs"])
+        return n, 0 if path.endswith("/read") else n
+    items = parsed.get("BatchItemRequest")
+    if isinstance(items, list):
+        writes = sum(1 for item in items if isinstance(item, dict) and "operation" in item)
+        return len(items), writes
+    return None
 
 
 class Ledger:
@@ -131,6 +153,8 @@ class Ledger:
                 kind=kind,
                 fault=fault,
                 duration_ms=duration_ms,
+                # Counted from the whole body: a batch's body is usually past BODY_LIMIT.
+                operations=batch_operations(path, body) if "/batch" in path else None,
             )
             self._entries.append(entry)
         return entry

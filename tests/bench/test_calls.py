@@ -1,16 +1,23 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from bench.calls import categorize, tally
+from emulators.core.ledger import BODY_LIMIT, Ledger
 
 R = "/v3/company/9130350000000001"
 
 
 def entry(method: str, path: str, *, vendor: str = "hubspot", **extra: Any) -> dict[str, Any]:
-    return {"method": method, "path": path, "vendor": vendor, "status": 200, **extra}
+    """A ledger entry as the admin API shows it, recorded by a real `Ledger`."""
+    body = json.dumps(extra.pop("body")).encode() if "body" in extra else b""
+    recorded = Ledger(vendor).record(
+        account=None, method=method, path=path, query={}, body=body, status=200, kind="?"
+    )
+    return {**recorded.as_dict(), **extra}
 
 
 @pytest.mark.parametrize(
@@ -75,7 +82,12 @@ def test_categorize(e: dict[str, Any], category: str) -> None:
 
 def test_tally_counts_batch_operations_statuses_and_per_product() -> None:
     entries = [
-        entry("POST", "/crm/v3/objects/products/batch/upsert", body={"inputs": [{}] * 3}),
+        # Past the ledger's body limit: still counted, from the whole body.
+        entry(
+            "POST",
+            "/crm/v3/objects/products/batch/upsert",
+            body={"inputs": [{"properties": {"description": "x" * BODY_LIMIT}}] * 3},
+        ),
         entry("POST", "/crm/v3/objects/products/batch/read", body={"inputs": [{}] * 5}),
         entry(
             "POST",

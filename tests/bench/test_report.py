@@ -121,7 +121,7 @@ def test_render_and_write(tmp_path: Path) -> None:
     assert text.startswith("# Benchmarks")
     assert "do not edit by hand" in text
     assert "| HubSpot → QBO | productsync | 100 | 11.0 |" in text
-    assert "**missed**" in text and "Why targets were missed" in text
+    assert "**missed** (" in text and "why a target was missed" in text
     assert "p95 s" in text and "48.8" in text  # 50,000 KiB poller peak
     path = write_json(d, json_path(d, tmp_path))
     assert path.name == "bench-20261125T200000Z.json"
