@@ -63,7 +63,7 @@ beat_schedule = {
     # Each tick polls the enabled accounts whose own interval has passed.
     "tick": {
         "task": "productsync.tick",
-        "schedule": min(_settings.default_poll_interval_seconds, 10.0),
+        "schedule": _settings.poll_tick_seconds,
         "options": {"expires": max(_settings.default_poll_interval_seconds, 5.0)},
     },
     "sweep": {

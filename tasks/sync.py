@@ -45,13 +45,19 @@ def sync_chunk(job_ids: list[int]) -> int:
 # limits in celeryconfig's task_annotations, not the per-job ones.
 @app.task(name="productsync.poll")
 def poll(account_id: int) -> int:
+    sent = 0
+
+    def announce_page(dispatches: list[engine.Dispatch]) -> None:
+        # Each committed page at once: the poll holds one page, and its jobs start early.
+        nonlocal sent
+        sent += announce(dispatches)
+
     try:
-        dispatches = engine.poll_account(current_context(), account_id)
+        engine.poll_account(current_context(), account_id, on_commit=announce_page)
     except SyncError as err:
-        # The cursor did not move; the next tick polls the same window again.
+        # The cursor did not pass what failed; the next tick polls from there again.
         log.warning("poll of account %s failed: [%s] %s", account_id, err.code, err.message)
-        return 0
-    return announce(dispatches)
+    return sent
 
 
 @app.task(name="productsync.tick")

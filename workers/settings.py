@@ -89,6 +89,11 @@ class Settings:
         return self.environment == "development"
 
     @property
+    def poll_tick_seconds(self) -> float:
+        """How often beat's tick looks for accounts due a poll (celeryconfig's schedule)."""
+        return min(self.default_poll_interval_seconds, 10.0)
+
+    @property
     def effective_broker_url(self) -> str:
         return self.broker_url or self.redis_url
 

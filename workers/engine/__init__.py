@@ -4,7 +4,7 @@ Public surface (each takes a `SyncContext`, manages its own short transactions w
 step must be durable before a vendor call, and returns the jobs to announce after
 commit)::
 
-    poll_account(ctx, account_id) -> list[Dispatch]
+    poll_account(ctx, account_id, on_commit=None) -> list[Dispatch]  (or per page, committed)
     due_accounts(ctx) -> list[int]
     sweep(ctx) -> list[Dispatch]
     stalled_runs(ctx) -> list[int]                   (full syncs to announce again)

@@ -9,11 +9,18 @@ index (`workers.engine.sku_index`), which spares the workers' search by SKU; the
 are then run in chunks (`workers.engine.bulk`). Progress (total/done/…) is on the run row and is
 exact while the run goes. A redelivered enumeration inserts nothing twice (unique per
 run and source id).
+
+Of each source product the listing keeps its id, its modification time and its SKU's
+first holder (every holder of a SKU that products share): the records themselves, with
+every mapped field, are dropped page by page, and job rows are built and inserted a
+slice at a time, so 100,000 products cost small tuples, not records and rows all at once.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,6 +34,31 @@ from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
 from workers.engine.outcomes import close_job, finish_run_if_done
 from workers.errors import ParkedError, SyncError, TerminalError
+
+INSERT_SLICE = 1000  # job rows built and inserted at a time
+
+
+@dataclass
+class _Listing:
+    """What the enumeration keeps of the source: (id, modified) per product, and the
+    SKUs held by two or more products with every holder's id."""
+
+    products: list[tuple[str, datetime]] = field(default_factory=list)
+    shared: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> _Listing:
+        listing = cls()
+        first: dict[str, str] = {}  # sku -> its first holder
+        for record in records:
+            listing.products.append((record.id, record.updated_at))
+            if not record.sku:
+                continue
+            holder = first.setdefault(record.sku, record.id)
+            holders = listing.shared.get(record.sku, [holder])
+            if record.id not in holders:  # a paged listing may repeat a product
+                listing.shared[record.sku] = [*holders, record.id]
+        return listing
 
 
 def start_full_sync(session: Session, account_id: int) -> SyncRun:
@@ -51,35 +83,33 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
         account_id, direction = run.account_id, run.direction
     system = source_of(direction)  # type: ignore[arg-type]
     try:
-        records = list(ctx.catalogs(system, account_id).iter_all())
+        listing = _Listing.of(ctx.catalogs(system, account_id).iter_all())
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
         sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))
     except (TerminalError, ParkedError) as err:
         fail_run(ctx, run_id, err)
         return []
-    by_sku: dict[str, list[Record]] = defaultdict(list)
-    for record in records:
-        if record.sku:
-            by_sku[record.sku].append(record)
-    shared = {sku: group for sku, group in by_sku.items() if len(group) > 1}
+    products = listing.products
     with session_scope(ctx.database_url) as session:
         run = session.get(SyncRun, run_id, with_for_update=True)
         if run is None or run.status != "enumerating":
             return []
-        created = insert_jobs(
-            session,
-            account_id=account_id,
-            source_system=system,
-            reason="full_sync",
-            queue="bulk",
-            run_id=run_id,
-            changes=[NewJob(r.id, r.updated_at) for r in records],
-        )
+        created: list[Dispatch] = []
+        for start in range(0, len(products), INSERT_SLICE):
+            created += insert_jobs(
+                session,
+                account_id=account_id,
+                source_system=system,
+                reason="full_sync",
+                queue="bulk",
+                run_id=run_id,
+                changes=[NewJob(i, t) for i, t in products[start : start + INSERT_SLICE]],
+            )
         run.total = len(created)
         run.status = "running"
         session.flush()
-        conflicts = _fail_shared_skus(session, run, shared)
+        conflicts = _fail_shared_skus(session, run, listing.shared)
         finish_run_if_done(session, run_id)
     return [d for d in created if d.job_id not in conflicts]
 
@@ -98,16 +128,16 @@ def fail_run(ctx: SyncContext, run_id: int, error: SyncError) -> None:
         )
 
 
-def _fail_shared_skus(session: Session, run: SyncRun, shared: dict[str, list[Record]]) -> set[int]:
+def _fail_shared_skus(session: Session, run: SyncRun, shared: dict[str, list[str]]) -> set[int]:
     if not shared:
         return set()
-    owner = {r.id: sku for sku, group in shared.items() for r in group}
+    owner = {record_id: sku for sku, ids in shared.items() for record_id in ids}
     jobs = session.scalars(
         select(Job).where(Job.run_id == run.id, Job.source_id.in_(list(owner)))
     ).all()
     for job in jobs:
         sku = owner[job.source_id]
-        err = duplicate_sku(job.source_system, sku, (r.id for r in shared[sku]), source=True)
+        err = duplicate_sku(job.source_system, sku, shared[sku], source=True)
         close_job(
             session,
             job,

@@ -7,22 +7,24 @@
     per page of POLL_PAGE changes, ONE transaction: insert job rows (ON CONFLICT DO
     NOTHING) + compare-and-set the cursor to the newest change of the page
     last page: the same, with the cursor set to the window's end
-    after commit: the caller enqueues the new jobs
+    after each commit: the page's new jobs go to the caller, who enqueues them
 
 The cursor only ever moves to the end of a window whose changes all have job rows (G4),
 and never past the poll's own start minus the settle time (vendors' indexes lag). The
-overlap re-reads the last stretch each time; the job uniqueness rule absorbs it. A poller
-whose lock expired mid-poll loses the cursor CAS and commits nothing more. Paging keeps a
-poll of 100,000 changes as small in memory as one of 1,000: the cursor moves mid-window
-only when the source gives its changes in time order (a page's newest change then bounds
-every change before it); otherwise the pages commit only jobs and the cursor moves at
-the end.
+overlap re-reads the last stretch each time; the job uniqueness rule absorbs it (repeats
+of a change within one window too). A poller whose lock expired mid-poll loses the cursor
+CAS and commits nothing more. Paging keeps a poll of 100,000 changes as small in memory as
+one of 1,000, provided the caller announces each page as it is committed (``on_commit``)
+rather than collecting them: the cursor moves mid-window only when the source gives its
+changes in time order (a page's newest change then bounds every change before it);
+otherwise the pages commit only jobs and the cursor moves at the end.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -40,19 +42,29 @@ log = logging.getLogger(__name__)
 
 POLL_PAGE = 1000  # changes per transaction; the vendors' pages are 100 (HubSpot) or 1,000
 
+OnCommit = Callable[[list[Dispatch]], object]
+
 
 class CursorMoved(Exception):
     """Another poller advanced the cursor first; this poll's work is rolled back."""
 
 
-def poll_account(ctx: SyncContext, account_id: int) -> list[Dispatch]:
-    """Poll one account's active source. Returns the new jobs to enqueue (committed)."""
+def poll_account(
+    ctx: SyncContext, account_id: int, *, on_commit: OnCommit | None = None
+) -> list[Dispatch]:
+    """Poll one account's active source. Returns the new jobs to enqueue (committed).
+
+    With ``on_commit``, each transaction's new jobs go to it as soon as they are committed
+    instead, and the list returned is empty: a window of any size is then held one page
+    at a time, and workers start on its first page while the rest is still listed. A
+    poll that fails midway has still handed over every page it committed.
+    """
     s = ctx.settings
     lock = poll_lock(ctx.redis, account_id, ttl_seconds=max(s.job_lease_seconds, 30.0))
     if not lock.acquire():
         return []
     try:
-        return _poll(ctx, account_id, lock)
+        return _poll(ctx, account_id, lock, on_commit)
     finally:
         lock.release()
 
@@ -67,12 +79,18 @@ class _Window:
     version: int | None
     start_from: datetime
     started: datetime
+    on_commit: OnCommit
     run_id: int | None = None
-    created: list[Dispatch] = field(default_factory=list)
 
 
-def _poll(ctx: SyncContext, account_id: int, lock: RedisLock | None = None) -> list[Dispatch]:
+def _poll(
+    ctx: SyncContext,
+    account_id: int,
+    lock: RedisLock | None = None,
+    on_commit: OnCommit | None = None,
+) -> list[Dispatch]:
     s = ctx.settings
+    created: list[Dispatch] = []
     started = utcnow()
     with session_scope(ctx.database_url) as session:
         account = session.get(Account, account_id)
@@ -89,6 +107,7 @@ def _poll(ctx: SyncContext, account_id: int, lock: RedisLock | None = None) -> l
             version=cursor.version if cursor else None,
             start_from=cursor.value if cursor else floor,
             started=started,
+            on_commit=created.extend if on_commit is None else on_commit,
         )
     end = started - timedelta(seconds=s.poll_settle_seconds)
     # Never reach back before the direction switch: what we wrote into this system while
@@ -116,19 +135,20 @@ def _poll(ctx: SyncContext, account_id: int, lock: RedisLock | None = None) -> l
         _commit(ctx, window, page, max(end, window.start_from))
     except CursorMoved as moved:
         log.info("poll of account %s stopped: %s", account_id, moved)
-    return window.created
+    return created
 
 
 def _commit(ctx: SyncContext, window: _Window, page: list[NewJob], to: datetime | None) -> None:
     """ONE transaction: the page's jobs and, when ``to`` is given, the cursor moved there
-    (compare-and-set from the version this poll holds)."""
+    (compare-and-set from the version this poll holds); then its new jobs go to
+    ``window.on_commit`` (never before the commit: a lost CAS rolls them back)."""
     with session_scope(ctx.database_url) as session:
         fresh = session.execute(
             select(Account.direction).where(Account.id == window.account_id).with_for_update()
         ).scalar_one_or_none()
         if fresh != window.direction:
             raise CursorMoved("direction changed during the poll")
-        window.created += _record(session, window, page)
+        created = _record(session, window, page)
         if to is not None and to > window.start_from:
             window.version = _advance(
                 session, window.account_id, window.system, window.version, to, window.started
@@ -144,6 +164,8 @@ def _commit(ctx: SyncContext, window: _Window, page: list[NewJob], to: datetime 
                 window.start_from,
                 window.started,
             )
+    if created:
+        window.on_commit(created)
 
 
 def _record(session: Session, window: _Window, changes: list[NewJob]) -> list[Dispatch]:
@@ -227,8 +249,18 @@ def _advance(
 
 
 def due_accounts(ctx: SyncContext) -> list[int]:
-    """Enabled accounts whose poll interval has passed since their last completed poll."""
+    """Enabled accounts whose poll interval has passed since their last completed poll,
+    to the nearest tick.
+
+    A poll records when it started (``polled_at``), which is a little after the tick
+    that sent it (the message queues, a worker picks it up). Measured strictly, the tick
+    one interval later finds the account not quite due, and the next poll waits a whole
+    extra tick: an account polling every 3 s with a 3 s tick was polled every 6 s, every
+    70 s at 60. Half a tick of slack polls at the tick nearest to the interval instead;
+    polls still never run closer together than half a tick.
+    """
     now = utcnow()
+    slack = timedelta(seconds=ctx.settings.poll_tick_seconds / 2)
     with session_scope(ctx.database_url) as session:
         rows = session.execute(
             select(Account.id, Account.direction, Account.poll_interval_seconds).where(
@@ -242,6 +274,6 @@ def due_accounts(ctx: SyncContext) -> list[int]:
     due = []
     for account_id, direction, interval in rows:
         polled = cursors.get((account_id, source_of(direction)))
-        if polled is None or polled + timedelta(seconds=interval) <= now:
+        if polled is None or polled + timedelta(seconds=interval) <= now + slack:
             due.append(account_id)
     return due

@@ -1,0 +1,151 @@
+"""When polls run (beat's tick and each account's interval) and how a poll hands over
+its jobs: page by page, only once committed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+import celeryconfig
+from models import Account, Cursor, Job, utcnow
+from models.db import session_scope
+from tests.support.memory_catalog import MemoryCatalog
+from workers.catalog.port import Change
+from workers.engine import Dispatch, SyncContext, due_accounts, poll_account
+from workers.errors import QuotaExhausted
+from workers.settings import get_settings
+
+
+def widget(sku: str) -> dict[str, str]:
+    return {"name": f"Widget {sku}", "hs_sku": sku, "price": "1"}
+
+
+def _polled(ctx: SyncContext, account_id: int, ago: float, interval: int) -> None:
+    """The account's last poll started ``ago`` seconds ago; it polls every ``interval``."""
+    now = utcnow()
+    with session_scope(ctx.database_url) as session:
+        session.execute(
+            update(Account).where(Account.id == account_id).values(poll_interval_seconds=interval)
+        )
+        session.execute(
+            update(Cursor)
+            .where(Cursor.account_id == account_id)
+            .values(polled_at=now - timedelta(seconds=ago))
+        )
+
+
+def _jobs_committed(ctx: SyncContext, dispatches: list[Dispatch]) -> int:
+    """How many of ``dispatches`` another session can see."""
+    with session_scope(ctx.database_url) as session:
+        ids = [d.job_id for d in dispatches]
+        return int(session.scalar(select(func.count()).where(Job.id.in_(ids))) or 0)
+
+
+@pytest.mark.parametrize(
+    ("tick_interval", "account_interval", "due_ago", "not_due_ago"),
+    [
+        # A poll starts a little after its tick: one interval later it must still be due.
+        (60.0, 60, 59.5, 54.0),  # beat ticks every 10 s
+        (3.0, 3, 2.9, 1.0),  # the benchmark's sped-up timings: a 3 s tick
+    ],
+)
+def test_an_account_is_due_at_the_tick_nearest_its_interval(
+    ctx: SyncContext,
+    account_id: int,
+    tick_interval: float,
+    account_interval: int,
+    due_ago: float,
+    not_due_ago: float,
+) -> None:
+    ctx = replace(ctx, settings=ctx.settings.replace(default_poll_interval_seconds=tick_interval))
+    assert due_accounts(ctx) == [account_id]  # never polled
+    assert poll_account(ctx, account_id) == []  # the cursor exists now
+    _polled(ctx, account_id, due_ago, account_interval)
+    assert due_accounts(ctx) == [account_id]
+    _polled(ctx, account_id, not_due_ago, account_interval)
+    assert due_accounts(ctx) == []
+
+
+def test_a_poll_hands_over_each_page_once_committed_and_keeps_none(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workers.engine.poll.POLL_PAGE", 10)
+    for n in range(25):
+        hubspot.add(widget(f"PAGE-{n}"))
+    pages: list[tuple[int, int]] = []
+
+    def announce(dispatches: list[Dispatch]) -> None:
+        pages.append((len(dispatches), _jobs_committed(ctx, dispatches)))
+
+    assert poll_account(ctx, account_id, on_commit=announce) == []
+    assert pages == [(10, 10), (10, 10), (5, 5)]
+    assert poll_account(ctx, account_id, on_commit=announce) == []  # the overlap: all known
+    assert len(pages) == 3
+
+
+class _BreaksAfter(MemoryCatalog):
+    """Its listing of changes fails after ``good`` changes (a vendor error mid-poll)."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__("hubspot")
+        self.good = good
+
+    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        for n, change in enumerate(super().changed_between(start, end)):
+            if n == self.good:
+                raise QuotaExhausted("daily quota")
+            yield change
+
+
+def test_a_poll_that_fails_midway_has_handed_over_what_it_committed(
+    ctx: SyncContext, account_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workers.engine.poll.POLL_PAGE", 10)
+    source = _BreaksAfter(good=15)
+    for n in range(20):
+        source.add(widget(f"BREAK-{n}"))
+    broken = replace(ctx, catalogs=lambda system, _: source)
+    handed: list[Dispatch] = []
+    with pytest.raises(QuotaExhausted):
+        poll_account(broken, account_id, on_commit=handed.extend)
+    assert len(handed) == 10 and _jobs_committed(ctx, handed) == 10
+
+
+class _Overtaken(MemoryCatalog):
+    """Another poller moves the cursor while this one lists (its lock had expired)."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__("hubspot")
+        self.database_url = database_url
+
+    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        with session_scope(self.database_url) as session:
+            session.execute(update(Cursor).values(version=Cursor.version + 1))
+        yield from super().changed_between(start, end)
+
+
+def test_a_poll_that_loses_the_cursor_race_hands_over_nothing(
+    ctx: SyncContext, account_id: int
+) -> None:
+    source = _Overtaken(ctx.database_url)
+    overtaken = replace(ctx, catalogs=lambda system, _: source)
+    assert poll_account(overtaken, account_id) == []  # the cursor exists now
+    for n in range(3):
+        source.add(widget(f"RACE-{n}"))
+    handed: list[Dispatch] = []
+    # Its jobs were inserted, then rolled back with the cursor move that failed: there
+    # is nothing to announce (the poller that won lists these changes itself).
+    assert poll_account(overtaken, account_id, on_commit=handed.extend) == []
+    assert poll_account(overtaken, account_id) == []
+    assert handed == []
+    with session_scope(ctx.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_beat_ticks_as_often_as_the_settings_say() -> None:
+    # `due_accounts` allows half of this tick as slack: the two must not drift apart.
+    assert celeryconfig.beat_schedule["tick"]["schedule"] == get_settings().poll_tick_seconds
