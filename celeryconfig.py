@@ -39,8 +39,8 @@ worker_hijack_root_logger = False
 task_soft_time_limit = _settings.job_lease_seconds
 task_time_limit = _settings.job_lease_seconds * 1.5
 _LISTING_LIMITS = {
-    "soft_time_limit": _settings.broker_visibility_timeout / 4,
-    "time_limit": _settings.broker_visibility_timeout / 3,
+    "soft_time_limit": _settings.listing_time_limit_seconds,
+    "time_limit": _settings.listing_time_limit_seconds * 4 / 3,
 }
 task_annotations = {
     "productsync.poll": _LISTING_LIMITS,

@@ -52,8 +52,20 @@ def poll(account_id: int) -> int:
         nonlocal sent
         sent += announce(dispatches)
 
+    def go_on() -> None:
+        # The window's rest is the next poll's: now, not at the next tick.
+        poll.apply_async(args=[account_id], expires=_expiry())
+
+    context = current_context()
     try:
-        engine.poll_account(current_context(), account_id, on_commit=announce_page)
+        engine.poll_account(
+            context,
+            account_id,
+            on_commit=announce_page,
+            # Half the soft time limit: the page in hand still commits well within it.
+            budget_seconds=context.settings.listing_time_limit_seconds / 2,
+            on_pause=go_on,
+        )
     except SyncError as err:
         # The cursor did not pass what failed; the next tick polls from there again.
         log.warning("poll of account %s failed: [%s] %s", account_id, err.code, err.message)

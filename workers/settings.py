@@ -89,6 +89,13 @@ class Settings:
         return self.environment == "development"
 
     @property
+    def listing_time_limit_seconds(self) -> float:
+        """The soft time limit of polls and full-sync listings (celeryconfig): they read
+        whole windows or catalogs, so they get more room than a product's job lease, still
+        far below the broker's visibility timeout."""
+        return self.broker_visibility_timeout / 4
+
+    @property
     def poll_tick_seconds(self) -> float:
         """How often beat's tick looks for accounts due a poll (celeryconfig's schedule)."""
         return min(self.default_poll_interval_seconds, 10.0)

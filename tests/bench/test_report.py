@@ -102,7 +102,7 @@ def test_an_unfinished_large_poll_is_a_lower_bound() -> None:
     }
     verdict = {v.target: v for v in evaluate(d)}["poller memory at 100,000 ≤ 1.2 x at 1,000"]
     assert verdict.met is False and verdict.measured.startswith("≥ 3.00 x")
-    assert "Paging the window" in verdict.note
+    assert "pauses at half its time limit" in verdict.note
     assert "≥ 146.5 (killed at the 180 s hard time limit, after 180 s)" in render(d)
     memory["details"]["poller"]["100000"]["peak_kb"] = 55000
     assert {v.target: v for v in evaluate(d)}[

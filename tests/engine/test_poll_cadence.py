@@ -87,6 +87,36 @@ def test_a_poll_hands_over_each_page_once_committed_and_keeps_none(
     assert len(pages) == 3
 
 
+def test_a_poll_out_of_time_pauses_at_a_page_and_the_next_goes_on_from_there(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workers.engine.poll.POLL_PAGE", 10)
+    for n in range(25):
+        hubspot.add(widget(f"PAUSE-{n}"))
+    pages: list[int] = []
+    pauses: list[bool] = []
+
+    def poll() -> None:
+        poll_account(
+            ctx,
+            account_id,
+            on_commit=lambda d: pages.append(len(d)),
+            budget_seconds=0.0,  # spent at once: one page per poll
+            on_pause=lambda: pauses.append(True),
+        )
+
+    poll()
+    assert (pages, pauses) == ([10], [True])
+    poll()
+    assert (pages, pauses) == ([10, 10], [True, True])
+    poll()  # the last page ends the window: no pause
+    assert (pages, pauses) == ([10, 10, 5], [True, True])
+    with session_scope(ctx.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 25  # each once
+    poll()
+    assert pages == [10, 10, 5]
+
+
 class _BreaksAfter(MemoryCatalog):
     """Its listing of changes fails after ``good`` changes (a vendor error mid-poll)."""
 

@@ -23,6 +23,7 @@ otherwise the pages commit only jobs and the cursor moves at the end.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,7 +51,12 @@ class CursorMoved(Exception):
 
 
 def poll_account(
-    ctx: SyncContext, account_id: int, *, on_commit: OnCommit | None = None
+    ctx: SyncContext,
+    account_id: int,
+    *,
+    on_commit: OnCommit | None = None,
+    budget_seconds: float | None = None,
+    on_pause: Callable[[], object] | None = None,
 ) -> list[Dispatch]:
     """Poll one account's active source. Returns the new jobs to enqueue (committed).
 
@@ -58,15 +64,26 @@ def poll_account(
     instead, and the list returned is empty: a window of any size is then held one page
     at a time, and workers start on its first page while the rest is still listed. A
     poll that fails midway has still handed over every page it committed.
+
+    With ``budget_seconds``, a poll that has run that long stops at the next page that
+    moved the cursor and calls ``on_pause``: the rest of the window is the next poll's
+    (a backlog of any size is worked through in polls that each fit their time limit,
+    instead of one poll killed by it and repeated from the same cursor).
     """
     s = ctx.settings
     lock = poll_lock(ctx.redis, account_id, ttl_seconds=max(s.job_lease_seconds, 30.0))
     if not lock.acquire():
         return []
     try:
-        return _poll(ctx, account_id, lock, on_commit)
+        paused: list[bool] = []
+        created = _poll(
+            ctx, account_id, lock, on_commit, budget_seconds, lambda: paused.append(True)
+        )
     finally:
         lock.release()
+    if paused and on_pause is not None:
+        on_pause()  # after the release: the next poll must find the lock free
+    return created
 
 
 @dataclass
@@ -88,8 +105,11 @@ def _poll(
     account_id: int,
     lock: RedisLock | None = None,
     on_commit: OnCommit | None = None,
+    budget_seconds: float | None = None,
+    on_pause: Callable[[], object] | None = None,
 ) -> list[Dispatch]:
     s = ctx.settings
+    clock = time.monotonic()
     created: list[Dispatch] = []
     started = utcnow()
     with session_scope(ctx.database_url) as session:
@@ -120,6 +140,7 @@ def _poll(
     changes = catalog.changed_between(window_start, end) if end > window_start else iter(())
     page: list[NewJob] = []
     ordered, newest = True, window_start
+    cursor_at_start = window.start_from
     try:
         for change in changes:
             ordered = ordered and change.updated_at >= newest
@@ -132,6 +153,15 @@ def _poll(
                 page = []
                 if lock is not None:
                     lock.extend()
+                spent = time.monotonic() - clock
+                # Only once past where the last poll stopped: re-reading the overlap
+                # alone must never use up a poll, or a backlog would never move.
+                moved = ordered and cursor_at_start is not None and newest > cursor_at_start
+                if moved and budget_seconds is not None and spent > budget_seconds:
+                    log.info("poll of account %s paused at %s", account_id, newest)
+                    if on_pause is not None:
+                        on_pause()
+                    return created
         _commit(ctx, window, page, max(end, window.start_from))
     except CursorMoved as moved:
         log.info("poll of account %s stopped: %s", account_id, moved)
