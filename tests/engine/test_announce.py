@@ -21,6 +21,7 @@ def broker(redis_url: str) -> Iterator[redis.Redis]:
     configured, pool = app.conf.broker_url, app._pool
     app.conf.broker_url, app._pool = redis_url, None
     client = redis.Redis.from_url(redis_url)
+    client.delete("sync", "bulk")  # earlier tests share this Redis and may have left some
     try:
         yield client
     finally:
