@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from models import Cursor, Job, SyncRun, utcnow
 from models.db import session_scope
 from tests.engine.helpers import count_jobs, history, job, run_jobs
-from tests.support.memory_catalog import MemoryCatalog
+from tests.support.memory_catalog import FailingAfter, MemoryCatalog
 from workers.engine import (
     SyncContext,
     enumerate_run,
@@ -72,7 +72,7 @@ def test_cursor_compare_and_set_lets_one_of_two_unlocked_pollers_win(
     )
     results: list[int] = []
     threads = [
-        threading.Thread(target=lambda: results.append(len(_poll(racing_ctx, account_id))))
+        threading.Thread(target=lambda: results.append(len(_poll(racing_ctx, account_id).created)))
         for _ in range(2)
     ]
     for thread in threads:
@@ -274,20 +274,6 @@ def test_a_full_sync_whose_message_was_lost_is_announced_again(
     hubspot.add(widget("LATE-RUN"))
     assert len(enumerate_run(ctx, lost)) == 1
     assert stalled_runs(ctx) == [] and fresh != lost
-
-
-class FailingAfter(MemoryCatalog):
-    """Its listing of changes breaks after ``good`` changes (a vendor error mid-poll)."""
-
-    def __init__(self, good: int) -> None:
-        super().__init__("hubspot")
-        self.good = good
-
-    def changed_between(self, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
-        for n, change in enumerate(super().changed_between(start, end)):
-            if n == self.good:
-                raise QuotaExhausted("daily quota")
-            yield change
 
 
 def test_a_poll_commits_page_by_page_and_a_break_loses_no_change(

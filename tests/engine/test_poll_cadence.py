@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 import celeryconfig
 from models import Account, Cursor, Job, utcnow
 from models.db import session_scope
-from tests.support.memory_catalog import MemoryCatalog
+from tests.support.memory_catalog import FailingAfter, MemoryCatalog
 from workers.catalog.port import Change
 from workers.engine import Dispatch, SyncContext, due_accounts, poll_account
 from workers.errors import QuotaExhausted
@@ -117,25 +117,11 @@ def test_a_poll_out_of_time_pauses_at_a_page_and_the_next_goes_on_from_there(
     assert pages == [10, 10, 5]
 
 
-class _BreaksAfter(MemoryCatalog):
-    """Its listing of changes fails after ``good`` changes (a vendor error mid-poll)."""
-
-    def __init__(self, good: int) -> None:
-        super().__init__("hubspot")
-        self.good = good
-
-    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
-        for n, change in enumerate(super().changed_between(start, end)):
-            if n == self.good:
-                raise QuotaExhausted("daily quota")
-            yield change
-
-
 def test_a_poll_that_fails_midway_has_handed_over_what_it_committed(
     ctx: SyncContext, account_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("workers.engine.poll.POLL_PAGE", 10)
-    source = _BreaksAfter(good=15)
+    source = FailingAfter(good=15)
     for n in range(20):
         source.add(widget(f"BREAK-{n}"))
     broken = replace(ctx, catalogs=lambda system, _: source)

@@ -20,7 +20,7 @@ from typing import Any
 from models.base import utcnow
 from workers.catalog import port
 from workers.catalog.port import Change, FieldSpec, Record, System
-from workers.errors import DuplicateName, StaleObject, SyncError
+from workers.errors import DuplicateName, QuotaExhausted, StaleObject, SyncError
 from workers.mapping import HUBSPOT_PRODUCT_FIELDS, QBO_ITEM_FIELDS
 
 
@@ -223,3 +223,18 @@ class MemoryCatalog:
 
 def _next(record: Record) -> int:
     return int(record.version or 0) + 1
+
+
+class FailingAfter(MemoryCatalog):
+    """A HubSpot catalog whose listing of changes breaks after ``good`` changes (a vendor
+    error mid-poll)."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__("hubspot")
+        self.good = good
+
+    def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        for n, change in enumerate(super().changed_between(start, end)):
+            if n == self.good:
+                raise QuotaExhausted("daily quota")
+            yield change

@@ -19,16 +19,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from models import Account
 from models.db import session_scope
 from workers.engine import jobs
-from workers.engine.account_view import load_mappings
 from workers.engine.chunk_reads import ChunkLookup, prefetch
 from workers.engine.chunk_writes import write_chunk
 from workers.engine.context import SyncContext
 from workers.engine.sweep import mark_queue_busy
-from workers.engine.sync import Claimed, SyncResult, run_claimed
-from workers.mapping import FieldMapping
+from workers.engine.sync import Claimed, SyncResult, claim_jobs, run_claimed
 
 # HubSpot's batch/read takes 100 ids; QBO's `Id IN (…)` more. Fewer jobs per message
 # would spread a run over more processes, at one more pair of reads per chunk.
@@ -54,7 +51,7 @@ def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
     owner = f"{ctx.worker_id}:{uuid.uuid4().hex[:8]}"
     budget = ctx.settings.job_lease_seconds * TIME_SHARE
     started = time.monotonic()
-    claimed = _claim(ctx, job_ids, owner)
+    claimed = claim_jobs(ctx, job_ids, owner)
     if not claimed:
         return ChunkResult()
     lookup = prefetch(ctx, claimed)
@@ -79,26 +76,3 @@ def _give_back(
     with session_scope(ctx.database_url) as session:
         outcome.deferred.extend(jobs.release(session, [c.job.id for c in rest], owner=owner))
     return outcome
-
-
-def _claim(ctx: SyncContext, job_ids: Sequence[int], owner: str) -> list[Claimed]:
-    with session_scope(ctx.database_url) as session:
-        taken = jobs.claim_many(
-            session,
-            job_ids,
-            owner=owner,
-            lease_seconds=ctx.settings.job_lease_seconds,
-            max_attempts=ctx.settings.max_attempts,
-        )
-        accounts: dict[int, Account | None] = {}
-        mappings: dict[int, tuple[FieldMapping, ...]] = {}
-        for account_id in {j.account_id for j in taken}:
-            accounts[account_id] = account = session.get(Account, account_id)
-            if account is not None:
-                mappings[account_id] = load_mappings(session, account_id)
-        # A job of a deleted account stays running: the sweeper closes it (as sync_product).
-        return [
-            Claimed(job, account, mappings[job.account_id])
-            for job in taken
-            if (account := accounts[job.account_id]) is not None
-        ]

@@ -8,14 +8,12 @@ with that error, so every job follows its own budget.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from models import ProductLink
 from models.db import session_scope
 from workers.catalog.port import Catalog, Record, destination_of, source_of
 from workers.engine import sku_index
 from workers.engine.context import SyncContext
-from workers.engine.sync import Claimed, Lookup, linked_id
+from workers.engine.links import linked_id, links_by_id
+from workers.engine.sync import Claimed, Lookup
 from workers.errors import DataError, SyncError
 from workers.mapping import map_product
 
@@ -24,17 +22,14 @@ def _linked_targets(ctx: SyncContext, claimed: list[Claimed], system: str) -> li
     """The destination ids linked to the chunk's products now (a hint for the batch read:
     each attempt reads its link again under its SKU lock)."""
     first = claimed[0].job
-    column = (
-        ProductLink.hubspot_id if first.source_system == "hubspot" else ProductLink.quickbooks_id
-    )
     with session_scope(ctx.database_url) as session:
-        links = session.scalars(
-            select(ProductLink).where(
-                ProductLink.account_id == first.account_id,
-                column.in_([c.job.source_id for c in claimed]),
-            )
-        ).all()
-        return [target for link in links if (target := linked_id(link, system))]
+        links = links_by_id(
+            session,
+            first.account_id,
+            first.source_system,  # type: ignore[arg-type]
+            [c.job.source_id for c in claimed],
+        )
+        return [target for link in links.values() if (target := linked_id(link, system))]
 
 
 class ChunkLookup(Lookup):

@@ -25,30 +25,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from models import Account, ProductLink
 from models.db import session_scope
-from workers.catalog.port import Catalog, Direction, Record, Write, destination_of
+from workers.catalog.port import Catalog, Direction, Record, System, Write, destination_of
 from workers.engine import jobs
 from workers.engine.chunk_reads import ChunkLookup
 from workers.engine.conflicts import duplicate_sku, label
 from workers.engine.context import SyncContext
-from workers.engine.guards import Skip, check_source_active, check_still_current
-from workers.engine.links import NewLink, save_links
+from workers.engine.guards import Skip, check_still_current
+from workers.engine.links import NewLink, linked_id, links_by_id, save_links
 from workers.engine.locks import RedisLock, acquire_all, release_all, sku_lock, still_held_all
 from workers.engine.outcomes import Action, Attempt, record_successes
-from workers.engine.sync import Claimed, SyncResult, linked_id, new_attempt, settle
+from workers.engine.sync import (
+    Claimed,
+    SyncResult,
+    new_attempt,
+    read_and_map,
+    settle,
+    sku_busy,
+)
 from workers.engine.upsert import (
     LeaseLost,
     create_body,
     created_changes,
     linked_elsewhere,
+    lock_expired,
     update_body,
     updated_changes,
 )
-from workers.errors import DuplicateName, LockBusy, SyncError, TransientError
-from workers.mapping import Mapped, changes_needed, fingerprint, map_product
+from workers.errors import DuplicateName, SyncError, TransientError
+from workers.mapping import Mapped, changes_needed, fingerprint
 
 
 @dataclass
@@ -87,8 +93,7 @@ def write_chunk(
     taken = acquire_all(ctx.redis, [item.lock for item in items])
     locked = [item for item, ok in zip(items, taken, strict=True) if ok]
     for item in (item for item, ok in zip(items, taken, strict=True) if not ok):
-        busy = LockBusy("Another worker is syncing this SKU right now.", retry_after=1.0)
-        _settle(ctx, item, owner, busy, out)
+        _settle(ctx, item, owner, sku_busy(), out)
     try:
         resolved = _resolved(ctx, locked, owner, lookup, destination, out)
         done = _written(ctx, resolved, owner, account, destination, out)
@@ -128,15 +133,9 @@ def _prepared(
 
 
 def _prepare(ctx: SyncContext, claimed: Claimed, attempt: Attempt, lookup: ChunkLookup) -> _Item:
-    job, account = claimed.job, claimed.account
-    check_still_current(account, job)
-    source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
-    current = check_source_active(job, lookup.current(source, job.source_id))
-    attempt.sku = current.sku
-    mapped = map_product(current, claimed.mappings, account.direction)  # type: ignore[arg-type]
-    attempt.sku = mapped.sku
-    attempt.notes.extend(mapped.notes)
-    lock = sku_lock(ctx.redis, account.id, mapped.sku, ttl_seconds=ctx.settings.job_lease_seconds)
+    _, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
+    ttl = ctx.settings.job_lease_seconds
+    lock = sku_lock(ctx.redis, claimed.account.id, mapped.sku, ttl_seconds=ttl)
     return _Item(claimed, attempt, current, mapped, lock)
 
 
@@ -152,7 +151,8 @@ def _resolved(
     if not locked:
         return []
     account = locked[0].claimed.account
-    links = _links_of(ctx, account.id, locked[0].claimed.job.source_system, locked)
+    source_system: System = locked[0].claimed.job.source_system  # type: ignore[assignment]
+    links = _links_of(ctx, source_system, [item.current.id for item in locked], account.id)
     resolved: list[_Item] = []
     by_sku: list[_Item] = []
     for item in locked:
@@ -184,17 +184,10 @@ def _resolved(
 
 
 def _links_of(
-    ctx: SyncContext, account_id: int, source_system: str, items: list[_Item]
+    ctx: SyncContext, system: System, ids: list[str], account_id: int
 ) -> dict[str, ProductLink]:
-    column = ProductLink.hubspot_id if source_system == "hubspot" else ProductLink.quickbooks_id
     with session_scope(ctx.database_url) as session:
-        rows = session.scalars(
-            select(ProductLink).where(
-                ProductLink.account_id == account_id,
-                column.in_([item.current.id for item in items]),
-            )
-        ).all()
-        return {str(linked_id(link, source_system)): link for link in rows}
+        return links_by_id(session, account_id, system, ids)
 
 
 def _unclaimed(
@@ -205,22 +198,13 @@ def _unclaimed(
     if not items:
         return []
     account = items[0].claimed.account
-    column = (
-        ProductLink.hubspot_id if destination.system == "hubspot" else (ProductLink.quickbooks_id)
-    )
-    with session_scope(ctx.database_url) as session:
-        rows = session.scalars(
-            select(ProductLink).where(
-                ProductLink.account_id == account.id,
-                column.in_([item.target.id for item in items if item.target]),
-            )
-        ).all()
-        links = {linked_id(link, destination.system): link for link in rows}
+    direction: Direction = account.direction  # type: ignore[assignment]
+    targets = [item.target.id for item in items if item.target]
+    links = _links_of(ctx, destination.system, targets, account.id)
     plain: list[_Item] = []
     for item in items:
         assert item.target is not None
         link = links.get(item.target.id)
-        direction: Direction = account.direction  # type: ignore[assignment]
         if linked_elsewhere(link, direction, item.current.id) is not None:
             out.rest.append(item.claimed)
         else:
@@ -256,7 +240,7 @@ def _written(
     writing = _cleared_to_write(ctx, writing, owner, account, out)
     if not writing:
         return done
-    answers = destination.write_many([item.write for item in writing if item.write])
+    answers = destination.write_many([item.write for item in writing if item.write is not None])
     for item in writing:
         assert item.write is not None
         answer = answers.get(item.write.key)
@@ -298,8 +282,7 @@ def _cleared_to_write(
         if item.target is None and item.job_id not in ours:
             _settle(ctx, item, owner, LeaseLost(), out)
         elif not lock_held:
-            expired = LockBusy("The product's lock expired before the write; trying again.")
-            _settle(ctx, item, owner, expired, out)
+            _settle(ctx, item, owner, lock_expired(), out)
         else:
             cleared.append(item)
     return cleared

@@ -76,19 +76,6 @@ def insert_jobs(
     return created
 
 
-def claim(
-    session: Session, job_id: int, *, owner: str, lease_seconds: float, max_attempts: int
-) -> Job | None:
-    """Take the job for one attempt (attempts += 1), or None when someone else has it,
-    it is finished, it is not due yet (a duplicate or early delivery), or its attempts
-    budget is spent (the sweeper fails it; a job that kills its process every time must
-    not get one more try from a redelivered message)."""
-    taken = claim_many(
-        session, [job_id], owner=owner, lease_seconds=lease_seconds, max_attempts=max_attempts
-    )
-    return next(iter(taken), None)
-
-
 def claim_many(
     session: Session,
     job_ids: Sequence[int],
@@ -97,7 +84,11 @@ def claim_many(
     lease_seconds: float,
     max_attempts: int,
 ) -> list[Job]:
-    """`claim` for several jobs in one UPDATE: returns those this owner took, in id order."""
+    """Take each job for one attempt (attempts += 1) in one UPDATE; returns those this
+    owner took, in id order. Not taken: a job someone else has, one that is finished or
+    not due yet (a duplicate or early delivery), or one whose attempts budget is spent
+    (the sweeper fails it; a job that kills its process every time must not get one more
+    try from a redelivered message)."""
     now = utcnow()
     stmt = (
         update(Job)

@@ -27,6 +27,23 @@ def link_for(
     ).first()
 
 
+def links_by_id(
+    session: Session, account_id: int, system: System, record_ids: Sequence[str]
+) -> dict[str, ProductLink]:
+    """`link_for` for many ids of ``system`` in one query, keyed by those ids."""
+    rows = session.scalars(
+        select(ProductLink).where(
+            ProductLink.account_id == account_id, _id_column(system).in_(list(record_ids))
+        )
+    ).all()
+    return {str(linked_id(link, system)): link for link in rows}
+
+
+def linked_id(link: ProductLink, system: str) -> str | None:
+    """The link's product id in ``system``."""
+    return link.hubspot_id if system == "hubspot" else link.quickbooks_id
+
+
 def unlink(session: Session, link_id: int) -> None:
     session.execute(delete(ProductLink).where(ProductLink.id == link_id))
 

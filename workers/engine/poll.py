@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -75,15 +75,12 @@ def poll_account(
     if not lock.acquire():
         return []
     try:
-        paused: list[bool] = []
-        created = _poll(
-            ctx, account_id, lock, on_commit, budget_seconds, lambda: paused.append(True)
-        )
+        polled = _poll(ctx, account_id, lock, on_commit, budget_seconds)
     finally:
         lock.release()
-    if paused and on_pause is not None:
+    if polled.paused and on_pause is not None:
         on_pause()  # after the release: the next poll must find the lock free
-    return created
+    return polled.created
 
 
 @dataclass
@@ -100,22 +97,30 @@ class _Window:
     run_id: int | None = None
 
 
+@dataclass
+class _Polled:
+    """The new jobs (when no ``on_commit`` took them), and whether the poll stopped at its
+    time budget with the rest of its window left to the next poll."""
+
+    created: list[Dispatch] = field(default_factory=list)
+    paused: bool = False
+
+
 def _poll(
     ctx: SyncContext,
     account_id: int,
     lock: RedisLock | None = None,
     on_commit: OnCommit | None = None,
     budget_seconds: float | None = None,
-    on_pause: Callable[[], object] | None = None,
-) -> list[Dispatch]:
+) -> _Polled:
     s = ctx.settings
     clock = time.monotonic()
-    created: list[Dispatch] = []
+    polled = _Polled()
     started = utcnow()
     with session_scope(ctx.database_url) as session:
         account = session.get(Account, account_id)
         if account is None or not account.enabled:
-            return []
+            return polled
         direction = account.direction
         floor = account.direction_changed_at
         system = source_of(direction)  # type: ignore[arg-type]
@@ -127,7 +132,7 @@ def _poll(
             version=cursor.version if cursor else None,
             start_from=cursor.value if cursor else floor,
             started=started,
-            on_commit=created.extend if on_commit is None else on_commit,
+            on_commit=polled.created.extend if on_commit is None else on_commit,
         )
     end = started - timedelta(seconds=s.poll_settle_seconds)
     # Never reach back before the direction switch: what we wrote into this system while
@@ -156,16 +161,15 @@ def _poll(
                 spent = time.monotonic() - clock
                 # Only once past where the last poll stopped: re-reading the overlap
                 # alone must never use up a poll, or a backlog would never move.
-                moved = ordered and cursor_at_start is not None and newest > cursor_at_start
-                if moved and budget_seconds is not None and spent > budget_seconds:
+                past_last = ordered and newest > cursor_at_start
+                if past_last and budget_seconds is not None and spent > budget_seconds:
                     log.info("poll of account %s paused at %s", account_id, newest)
-                    if on_pause is not None:
-                        on_pause()
-                    return created
+                    polled.paused = True
+                    return polled
         _commit(ctx, window, page, max(end, window.start_from))
     except CursorMoved as moved:
         log.info("poll of account %s stopped: %s", account_id, moved)
-    return created
+    return polled
 
 
 def _commit(ctx: SyncContext, window: _Window, page: list[NewJob], to: datetime | None) -> None:

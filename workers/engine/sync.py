@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models import Account, Job, ProductLink, utcnow
+from models import Account, Job, utcnow
 from models.db import session_scope
 from workers.catalog.port import Catalog, Direction, Record, destination_of
 from workers.engine import jobs
@@ -37,7 +38,7 @@ from workers.engine.backoff import backoff_delay, should_park
 from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import SyncContext
 from workers.engine.guards import Skip, check_source_active, check_still_current
-from workers.engine.links import NewLink, link_for, save_links
+from workers.engine.links import NewLink, link_for, linked_id, save_links
 from workers.engine.locks import sku_lock
 from workers.engine.outcomes import Attempt, record_attempt
 from workers.engine.sweep import mark_queue_busy
@@ -52,7 +53,7 @@ from workers.errors import (
     TerminalError,
     TransientError,
 )
-from workers.mapping import FieldMapping, fingerprint, map_product
+from workers.mapping import FieldMapping, Mapped, fingerprint, map_product
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,10 @@ class SyncResult:
 
 def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
     owner = f"{ctx.worker_id}:{uuid.uuid4().hex[:8]}"
-    claimed = _claim(ctx, job_id, owner)
-    if claimed is None:
+    claimed = claim_jobs(ctx, [job_id], owner)
+    if not claimed:
         return SyncResult("duplicate")
-    return run_claimed(ctx, claimed, owner, Lookup())
+    return run_claimed(ctx, claimed[0], owner, Lookup())
 
 
 class Lookup:
@@ -132,22 +133,50 @@ def settle(ctx: SyncContext, attempt: Attempt, owner: str, exc: Exception) -> Sy
     return _retry(ctx, attempt, owner, err)
 
 
-def _claim(ctx: SyncContext, job_id: int, owner: str) -> Claimed | None:
-    """The claim and everything the attempt reads from Postgres, in one transaction."""
+def claim_jobs(ctx: SyncContext, job_ids: Sequence[int], owner: str) -> list[Claimed]:
+    """The claims and everything their attempts read from Postgres, in one transaction;
+    in id order. A job of a deleted account stays running: the sweeper closes it."""
     with session_scope(ctx.database_url) as session:
-        job = jobs.claim(
+        taken = jobs.claim_many(
             session,
-            job_id,
+            job_ids,
             owner=owner,
             lease_seconds=ctx.settings.job_lease_seconds,
             max_attempts=ctx.settings.max_attempts,
         )
-        if job is None:
-            return None
-        account = session.get(Account, job.account_id)
-        if account is None:
-            return None
-        return Claimed(job=job, account=account, mappings=load_mappings(session, account.id))
+        accounts: dict[int, Account | None] = {}
+        mappings: dict[int, tuple[FieldMapping, ...]] = {}
+        for account_id in {j.account_id for j in taken}:
+            accounts[account_id] = account = session.get(Account, account_id)
+            if account is not None:
+                mappings[account_id] = load_mappings(session, account_id)
+        return [
+            Claimed(job, account, mappings[job.account_id])
+            for job in taken
+            if (account := accounts[job.account_id]) is not None
+        ]
+
+
+def read_and_map(
+    ctx: SyncContext, claimed: Claimed, attempt: Attempt, lookup: Lookup
+) -> tuple[Catalog, Record, Mapped]:
+    """The source catalog, the CURRENT source product and its mapping, or `Skip` (account
+    gone, other direction, archived source) or a mapping refusal (`DataError`)."""
+    job, account = claimed.job, claimed.account
+    check_still_current(account, job)
+    source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
+    current = check_source_active(job, lookup.current(source, job.source_id))
+    attempt.sku = current.sku  # as stored, so a refused product is findable by SKU
+    mapped = map_product(current, claimed.mappings, account.direction)  # type: ignore[arg-type]
+    attempt.sku = mapped.sku
+    attempt.notes.extend(mapped.notes)
+    return source, current, mapped
+
+
+def sku_busy() -> LockBusy:
+    return LockBusy(
+        "Another worker is syncing this SKU right now.", retry_after=LOCK_BUSY_RETRY_SECONDS
+    )
 
 
 def _attempt(
@@ -155,21 +184,13 @@ def _attempt(
 ) -> Written:
     job, account = claimed.job, claimed.account
     direction: Direction = account.direction  # type: ignore[assignment]
-    check_still_current(account, job)
-    source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
+    source, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
     destination = ctx.catalogs(destination_of(direction), account.id)
-    current = check_source_active(job, lookup.current(source, job.source_id))
-    attempt.sku = current.sku  # as stored, so a refused product is findable by SKU
-    mapped = map_product(current, claimed.mappings, direction)
-    attempt.sku = mapped.sku
-    attempt.notes.extend(mapped.notes)
     if job.reason != "full_sync":  # a full sync checks the whole catalog while listing it
         _check_unique_in_source(source, current, mapped.sku)
     lock = sku_lock(ctx.redis, account.id, mapped.sku, ttl_seconds=ctx.settings.job_lease_seconds)
     if not lock.acquire():
-        raise LockBusy(
-            "Another worker is syncing this SKU right now.", retry_after=LOCK_BUSY_RETRY_SECONDS
-        )
+        raise sku_busy()
     try:
         # The link is read under the lock, not at the claim: another job for this product
         # may have created it meanwhile, and a lagging search would not show that create.
@@ -224,10 +245,6 @@ def _linked_target(ctx: SyncContext, job: Job, system: str) -> str | None:
     with session_scope(ctx.database_url) as session:
         link = link_for(session, job.account_id, job.source_system, job.source_id)  # type: ignore[arg-type]
         return linked_id(link, system) if link else None
-
-
-def linked_id(link: ProductLink, system: str) -> str | None:
-    return link.hubspot_id if system == "hubspot" else link.quickbooks_id
 
 
 def _finish(

@@ -188,7 +188,11 @@ class Upsert:
             if create and not jobs.mark_write_started(session, job.id, owner=self.owner):
                 raise LeaseLost()
         if not self.lock.still_held():
-            raise LockBusy("The product's lock expired before the write; trying again.")
+            raise lock_expired()
+
+
+def lock_expired() -> LockBusy:
+    return LockBusy("The product's lock expired before the write; trying again.")
 
 
 def create_body(account: Account, system: str, mapped: Mapped) -> dict[str, Any]:
