@@ -51,13 +51,32 @@ def hubspot_error(
     if status < 300:
         return None
     body = parse_body(response)
-    envelope: dict[str, Any] = body if isinstance(body, dict) else {}
+    return classify(
+        status,
+        body if isinstance(body, dict) else {},
+        text=snippet(response),
+        correlation_id=response.headers.get("X-HubSpot-Correlation-Id"),
+        retry_after=retry_after_seconds(response.headers),
+        portal_timezone=portal_timezone,
+    )
+
+
+def classify(
+    status: int,
+    envelope: dict[str, Any],
+    *,
+    text: str = "",
+    correlation_id: str | None = None,
+    retry_after: float | None = None,
+    portal_timezone: tzinfo = UTC,
+) -> SyncError:
+    """The error of a HubSpot error envelope answered with ``status`` (≥ 300): a whole
+    response's (`hubspot_error`) or one batch input's, which carries no headers."""
     category = _text(envelope.get("category")) or _text(envelope.get("errorType"))
-    vendor_message = redact(_text(envelope.get("message")) or snippet(response)) or "no details"
-    corr = _text(envelope.get("correlationId")) or response.headers.get("X-HubSpot-Correlation-Id")
+    vendor_message = redact(_text(envelope.get("message")) or text) or "no details"
+    corr = _text(envelope.get("correlationId")) or correlation_id
     where = f" (correlation id {corr})" if corr else ""
     common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_code": category or None}
-    retry_after = retry_after_seconds(response.headers)
 
     if status == 429:
         return _rate_limited(envelope, vendor_message, retry_after, portal_timezone, common)

@@ -14,11 +14,9 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import requests
-
 from workers.catalog.hubspot.records import WRITE_ID
-from workers.errors import SyncError, TransientError, ValidationFailed
-from workers.http.hubspot_errors import hubspot_error
+from workers.errors import SyncError, TransientError
+from workers.http.hubspot_errors import classify
 
 MAX_INPUTS = 100  # HubSpot's limit per batch call
 
@@ -101,14 +99,10 @@ def correlate(
 
 def item_error(error: Mapping[str, Any]) -> SyncError:
     """One input's error, classified exactly as the same body answered alone would be."""
-    alone = requests.Response()
-    alone.status_code = _CATEGORY_STATUS.get(str(error.get("category") or ""), 400)
-    alone._content = json.dumps(error, default=str).encode()
-    alone.headers["Content-Type"] = "application/json"
-    classified = hubspot_error(alone)
-    if classified is None:  # cannot happen for a status of 400 and above
-        return ValidationFailed("HubSpot refused this product in a batch", system="hubspot")
-    return classified
+    status = _CATEGORY_STATUS.get(str(error.get("category") or ""), 400)
+    # Without a message, the start of the body stands in (as `snippet` does for a response).
+    text = " ".join(json.dumps(error, default=str)[:200].split())
+    return classify(status, dict(error), text=text)
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:
