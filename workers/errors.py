@@ -78,9 +78,21 @@ class SyncError(Exception):
 class RetryableError(SyncError):
     default_code = "retryable"
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+    # A wait for someone else (a rate limit, another worker's SKU lock) rather than a
+    # failed try: it does not use up the job's attempts budget.
+    waits_by_default = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        waiting: bool | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+        self.waiting = self.waits_by_default if waiting is None else waiting
 
 
 class TransientError(RetryableError):
@@ -89,6 +101,7 @@ class TransientError(RetryableError):
 
 class RateLimited(RetryableError):
     default_code = "rate_limited"
+    waits_by_default = True
 
 
 class StaleObject(RetryableError):

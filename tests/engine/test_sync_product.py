@@ -13,6 +13,7 @@ from tests.engine.helpers import history, job, make_due, run_jobs
 from tests.support.memory_catalog import MemoryCatalog
 from workers.engine import SyncContext, poll_account, sync_product
 from workers.engine.accounts import set_direction
+from workers.engine.locks import sku_lock
 from workers.errors import TransientError
 
 
@@ -161,6 +162,23 @@ def test_transient_failure_retries_with_the_same_request_id(
     run_jobs(ctx, [dispatch])
     assert [w.request_id for w in quickbooks.writes] == [before]
     assert [e.status for e in history(ctx)] == ["retrying", "succeeded"]
+
+
+def test_waiting_for_another_workers_sku_lock_never_exhausts_the_job(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    hubspot.add(widget())
+    [dispatch] = poll_account(ctx, account_id)
+    # Left behind by a worker that lost Redis mid-attempt: held until its lease ends.
+    held = sku_lock(ctx.redis, account_id, "WIDGET-001", ttl_seconds=60)
+    assert held.acquire()
+    for _ in range(ctx.settings.max_attempts + 2):
+        assert sync_product(ctx, dispatch.job_id).outcome == "retrying"
+        make_due(ctx, dispatch.job_id)
+    assert job(ctx, dispatch.job_id).attempts == 0
+    held.release()
+    assert run_jobs(ctx, [dispatch])[-1].outcome == "created"
+    assert {e.error_code for e in history(ctx)} == {"lock_busy", None}
 
 
 def test_archived_source_is_skipped(

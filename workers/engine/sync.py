@@ -47,7 +47,6 @@ from workers.errors import (
     DataError,
     LockBusy,
     ParkedError,
-    RateLimited,
     RetryableError,
     SyncError,
     TerminalError,
@@ -174,8 +173,12 @@ def read_and_map(
 
 
 def sku_busy() -> LockBusy:
+    # A wait, not a failed try: the holder's lock ends with its lease at the latest (a
+    # worker that lost Redis mid-attempt leaves it behind until then).
     return LockBusy(
-        "Another worker is syncing this SKU right now.", retry_after=LOCK_BUSY_RETRY_SECONDS
+        "Another worker is syncing this SKU right now.",
+        retry_after=LOCK_BUSY_RETRY_SECONDS,
+        waiting=True,
     )
 
 
@@ -268,9 +271,9 @@ def _retry(ctx: SyncContext, attempt: Attempt, owner: str, err: RetryableError) 
     job = attempt.job
     if should_park(err.retry_after, cap=s.retry_cap_seconds):
         return _park(ctx, attempt, owner, err, wait=err.retry_after)
-    # Waiting for a rate limit (ours or the vendor's 429) is not a failed try: a storm
-    # across many jobs must not exhaust them.
-    waiting = isinstance(err, RateLimited)
+    # Waiting for a rate limit (ours or the vendor's 429) or for another worker's SKU
+    # lock is not a failed try: a storm across many jobs must not exhaust them.
+    waiting = err.waiting
     if not waiting and job.attempts >= s.max_attempts:
         exhausted = DataError(
             f"Gave up after {job.attempts} attempts: {err.message}",
