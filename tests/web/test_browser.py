@@ -278,18 +278,23 @@ def _table_skus(driver) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _login(driver, web: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{web}/login")
     driver.find_element(By.ID, "username").send_keys("admin")
     driver.find_element(By.ID, "password").send_keys(password)
-    button = driver.find_element(By.ID, "login")
-    button.click()
     # click() returns before the POST's answer arrives (and the old page still says
-    # readyState "complete"): wait until the login page itself has been replaced.
-    WebDriverWait(driver, 20, poll_frequency=0.1).until(staleness_of(button))
+    # readyState "complete"): wait until the login page itself has been replaced. A
+    # marker on the old window does that; staleness_of(button) does not, because
+    # chromium answers a node lookup made mid-navigation with a generic "node does
+    # not belong to the document" error instead of a stale-element one.
+    driver.execute_script("window.productsyncLeaving = true")
+    driver.find_element(By.ID, "login").click()
+    WebDriverWait(
+        driver, 20, poll_frequency=0.1, ignored_exceptions=(WebDriverException,)
+    ).until(lambda d: d.execute_script("return window.productsyncLeaving !== true"))
     deadline = time.monotonic() + 10
     while driver.execute_script("return document.readyState") != "complete":
         assert time.monotonic() < deadline
