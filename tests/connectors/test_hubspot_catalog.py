@@ -367,9 +367,13 @@ def test_search_results_without_hs_sku_are_refused_not_guessed(hub: HubWorld) ->
         path="/crm/v3/objects/products/search",
         status=200,
         body={"total": 1, "results": [product]},
+        times=2,
     )
     with pytest.raises(ValidationFailed) as caught:
         hub.catalog().find_by_sku("ANY")
+    assert caught.value.code == "sku_not_returned"
+    with pytest.raises(ValidationFailed) as caught:
+        hub.catalog().find_by_skus(["ANY", "OTHER"])
     assert caught.value.code == "sku_not_returned"
 
 

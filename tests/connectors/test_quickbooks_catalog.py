@@ -334,7 +334,11 @@ def test_32_items_answered_without_sku_are_refused_not_guessed(qbo: QboWorld) ->
         path=f"/v3/company/{qbo.realm}/query",
         status=200,
         body={"QueryResponse": {"Item": [item]}, "time": "x"},
+        times=2,
     )
     with pytest.raises(ValidationFailed) as caught:
         qbo.catalog().find_by_sku("ANY")
+    assert caught.value.code == "sku_not_returned"
+    with pytest.raises(ValidationFailed) as caught:
+        qbo.catalog().find_by_skus(["ANY", "OTHER"])
     assert caught.value.code == "sku_not_returned"

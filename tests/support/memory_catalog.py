@@ -106,6 +106,15 @@ class MemoryCatalog:
 
     def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
         self._enter("find_by_sku")
+        return self._matching(sku, include_inactive)
+
+    def find_by_skus(
+        self, skus: Sequence[str], *, include_inactive: bool = True
+    ) -> dict[str, list[Record]]:
+        self._enter("find_by_skus")  # one batch search, however many SKUs
+        return {sku: self._matching(sku, include_inactive) for sku in skus}
+
+    def _matching(self, sku: str, include_inactive: bool) -> list[Record]:
         return [
             r
             for r in self.products.values()

@@ -107,6 +107,13 @@ class Catalog(Protocol):
         """Exact, case-sensitive SKU match. Never used to confirm our own writes."""
         ...
 
+    def find_by_skus(
+        self, skus: Sequence[str], *, include_inactive: bool = True
+    ) -> dict[str, list[Record]]:
+        """`find_by_sku` for several SKUs in as few calls as the vendor allows: every SKU
+        asked for is a key, mapped to its exact, case-sensitive matches (maybe none)."""
+        ...
+
     def create(self, fields: Mapping[str, Any], *, request_id: str) -> Record:
         """Create a product. ``request_id`` is stable per logical create: repeating the
         call with the same id after an unknown outcome creates nothing new."""
@@ -145,3 +152,13 @@ def write_each(catalog: Catalog, writes: Sequence[Write]) -> dict[str, Record | 
         except SyncError as err:
             results[write.key] = err
     return results
+
+
+def find_each(
+    catalog: Catalog, skus: Sequence[str], *, include_inactive: bool = True
+) -> dict[str, list[Record]]:
+    """`Catalog.find_by_skus` one call per SKU: for vendors or cases without a batch."""
+    return {
+        sku: catalog.find_by_sku(sku, include_inactive=include_inactive)
+        for sku in dict.fromkeys(skus)
+    }

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from workers.catalog.hubspot import batch, search
+from workers.catalog.hubspot import batch, search, sku_lookup
 from workers.catalog.hubspot import schema as portal_schema
 from workers.catalog.hubspot.records import (
     DEFAULT_PROPERTIES,
@@ -106,16 +106,29 @@ class HubSpotCatalog:
             candidates = self._by_unique_sku(sku)
         else:
             candidates = self._search_sku(sku)
-        if any(r.sku is None for r in candidates):
-            # Matched on hs_sku yet answered without it: an exact match cannot be confirmed,
-            # and guessing "none" would create a duplicate.
-            raise ValidationFailed(
-                "HubSpot answered a SKU search with products that carry no hs_sku",
-                code="sku_not_returned",
-                system="hubspot",
-            )
         # Exact and case-sensitive: the vendor's EQ may ignore case.
-        return [r for r in candidates if r.sku == sku]
+        return [r for r in _with_skus(candidates) if r.sku == sku]
+
+    def find_by_skus(
+        self, skus: Sequence[str], *, include_inactive: bool = True
+    ) -> dict[str, list[Record]]:
+        # As in find_by_sku, include_inactive changes nothing: archived products are never
+        # in search or idProperty reads.
+        found: dict[str, list[Record]] = {sku: [] for sku in skus}
+        if not found:
+            return found
+        unique = list(found)
+        if portal_schema.sku_is_unique(self.caller, self._schema):
+            candidates = sku_lookup.by_unique_skus(self.caller, unique, self.properties)
+        else:
+            candidates = sku_lookup.by_search(self.caller, unique, self.properties)
+        seen: set[str] = set()
+        for record in _with_skus(candidates):
+            # Exact and case-sensitive: IN and idProperty reads may ignore case.
+            if record.sku in found and record.id not in seen:
+                seen.add(record.id)
+                found[record.sku].append(record)
+        return found
 
     def _by_unique_sku(self, sku: str) -> list[Record]:
         try:
@@ -255,6 +268,19 @@ class HubSpotCatalog:
 
     def writable_fields(self) -> dict[str, FieldSpec]:
         return portal_schema.writable_fields(self.caller, self._schema)
+
+
+def _with_skus(candidates: list[Record]) -> list[Record]:
+    """``candidates``, unless one of them, matched on hs_sku, came back without it."""
+    if any(r.sku is None for r in candidates):
+        # Matched on hs_sku yet answered without it: an exact match cannot be confirmed,
+        # and guessing "none" would create a duplicate.
+        raise ValidationFailed(
+            "HubSpot answered a SKU search with products that carry no hs_sku",
+            code="sku_not_returned",
+            system="hubspot",
+        )
+    return candidates
 
 
 def _merged(record: Record, before: Mapping[str, Any], written: Mapping[str, str]) -> Record:

@@ -25,6 +25,9 @@ CDC_CAP = 1000
 # Stay clear of the 30-day edge: our clock and Intuit's may differ a little.
 CDC_MARGIN = timedelta(hours=1)
 IDS_PER_QUERY = 200
+# QBO documents no limit on query text, and the query goes in the request body; a SKU is up
+# to 100 characters (200 once escaped), so 100 per query keeps a statement near 20 KB.
+SKUS_PER_QUERY = 100
 
 
 class QuickBooksCatalog:
@@ -147,16 +150,33 @@ class QuickBooksCatalog:
         records = [
             record_from(i) for i in self._query(q.by_sku(sku, include_inactive=include_inactive))
         ]
-        if any(r.sku is None for r in records):
-            # Matched on Sku yet answered without it (a minor version below 4 hides Sku): an
-            # exact match cannot be confirmed, and guessing "none" would create a duplicate.
-            raise ValidationFailed(
-                "QuickBooks answered a SKU query with items that carry no Sku; check "
-                "PRODUCTSYNC_QUICKBOOKS_MINOR_VERSION (75 is current)",
-                code="sku_not_returned",
-                system="quickbooks",
-            )
-        return [r for r in records if r.sku == sku]
+        return [r for r in _with_skus(records) if r.sku == sku]
+
+    def find_by_skus(
+        self, skus: Sequence[str], *, include_inactive: bool = True
+    ) -> dict[str, list[Record]]:
+        found: dict[str, list[Record]] = {sku: [] for sku in skus}
+        unique = list(found)
+        seen: set[str] = set()
+        for i in range(0, len(unique), SKUS_PER_QUERY):
+            group = unique[i : i + SKUS_PER_QUERY]
+            for record in _with_skus(self._items_by_skus(group, include_inactive)):
+                # Exact and case-sensitive, as find_by_sku: QBO's IN may ignore case.
+                if record.sku in found and record.id not in seen:
+                    seen.add(record.id)
+                    found[record.sku].append(record)
+        return found
+
+    def _items_by_skus(self, skus: Sequence[str], include_inactive: bool) -> list[Record]:
+        records: list[Record] = []
+        position = 1
+        while True:
+            text = q.by_skus(skus, include_inactive=include_inactive, start=position)
+            page = self._query(text)
+            records += map(record_from, page)
+            if len(page) < q.PAGE:
+                return records
+            position += q.PAGE
 
     # -- writes ----------------------------------------------------------------------
 
@@ -280,6 +300,20 @@ class QuickBooksCatalog:
             text_body=text,
         )
         return items_of(json_or_transient(response, "quickbooks"))
+
+
+def _with_skus(records: list[Record]) -> list[Record]:
+    """``records``, unless one of them, matched on Sku, came back without it."""
+    if any(r.sku is None for r in records):
+        # Matched on Sku yet answered without it (a minor version below 4 hides Sku): an
+        # exact match cannot be confirmed, and guessing "none" would create a duplicate.
+        raise ValidationFailed(
+            "QuickBooks answered a SKU query with items that carry no Sku; check "
+            "PRODUCTSYNC_QUICKBOOKS_MINOR_VERSION (75 is current)",
+            code="sku_not_returned",
+            system="quickbooks",
+        )
+    return records
 
 
 def _update_body(current: Record, changes: Mapping[str, Any]) -> dict[str, Any]:

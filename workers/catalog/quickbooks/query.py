@@ -46,6 +46,16 @@ def by_sku(sku: str, *, include_inactive: bool) -> str:
     return select_items(conditions)
 
 
+def by_skus(skus: Sequence[str], *, include_inactive: bool, start: int = 1) -> str:
+    listed = ", ".join(literal(s) for s in skus)
+    conditions = [f"Sku IN ({listed})"]
+    if include_inactive:
+        conditions.append(INCLUDE_INACTIVE)
+    # Several items may share a SKU, so a group can outgrow a page: paging by offset needs
+    # a fixed order, or one page may repeat what another skipped.
+    return select_items(conditions, order="Id", start=start)
+
+
 def by_name(name: str) -> str:
     return select_items([f"Name = {literal(name)}", INCLUDE_INACTIVE])
 
