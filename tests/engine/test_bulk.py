@@ -150,7 +150,7 @@ def test_a_product_refused_in_a_chunk_never_fails_its_neighbours(
     assert len(quickbooks.writes) == 1
 
 
-def test_without_an_index_the_chunk_searches_like_the_per_product_path(
+def test_without_an_index_the_chunk_searches_its_skus_in_one_call(
     ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
 ) -> None:
     hubspot.add(widget("S-1"))
@@ -159,7 +159,8 @@ def test_without_an_index_the_chunk_searches_like_the_per_product_path(
     sku_index.drop(ctx.redis, run_id)  # expired, or Redis lost it
     [(_, result)] = run_chunks(ctx, dispatches)
     assert result.outcome == "updated"
-    assert quickbooks.calls.count("find_by_sku") == 1
+    assert quickbooks.calls.count("find_by_skus") == 1  # one search for the chunk
+    assert "find_by_sku" not in quickbooks.calls
     assert [w.id for w in quickbooks.writes] == [existing.id]
 
 
@@ -229,3 +230,27 @@ def test_odd_products_of_a_chunk_go_one_at_a_time_and_the_rest_in_one_batch(
         renamed.action == "created" and "already has an item named" in renamed.details["notes"][0]
     )
     assert quickbooks.by_sku("O-1")[0].fields["Name"] != "Widget O-1"
+
+
+def test_without_an_index_linked_products_are_read_and_only_the_rest_searched(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    for n in range(4):
+        hubspot.add(widget(f"X-{n}"))
+    _, dispatches = full_sync(ctx, account_id)
+    run_chunks(ctx, dispatches)
+    [gone] = quickbooks.by_sku("X-1")
+    del quickbooks.products[gone.id]  # deleted in QuickBooks behind our back
+    hubspot.add(widget("X-9"))  # new since: no link
+    quickbooks.calls.clear()
+    run_id, dispatches = full_sync(ctx, account_id)
+    sku_index.drop(ctx.redis, run_id)
+    searched: list[Sequence[str]] = []
+    find_by_skus = quickbooks.find_by_skus
+    quickbooks.find_by_skus = lambda skus, **kw: searched.append(skus) or find_by_skus(skus, **kw)  # type: ignore[method-assign]
+    results = dict(run_chunks(ctx, dispatches))
+    assert Counter(r.outcome for r in results.values()) == {"unchanged": 3, "created": 2}
+    assert searched == [["X-9"]]  # linked products are read by id, not searched
+    # The stale link goes the per-product way: it searches, then creates X-1 again, once.
+    assert quickbooks.calls.count("find_by_sku") == 1 and len(quickbooks.by_sku("X-1")) == 1
+    assert Counter(quickbooks.calls)["get_many"] == 1

@@ -1,9 +1,11 @@
 """A full-sync chunk's reads: everything its products need from the vendors, in batches.
 
 ONE batch read of the CURRENT sources (HubSpot batch/read, QBO `Id IN (…)`); destination
-candidates from product links, else the run's SKU index (`sku_index`); ONE batch read of
-those destination ids. A read that fails for the whole chunk fails each product's attempt
-with that error, so every job follows its own budget.
+candidates from product links, else the run's SKU index (`sku_index`), else (the index
+is gone: expired, or Redis lost it) ONE batch SKU search of the destination for the
+products without a link; ONE batch read of the linked and indexed destination ids. A
+read that fails for the whole chunk fails each product's attempt with that error, so
+every job follows its own budget.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from workers.errors import DataError, SyncError
 from workers.mapping import map_product
 
 
-def _linked_targets(ctx: SyncContext, claimed: list[Claimed], system: str) -> list[str]:
-    """The destination ids linked to the chunk's products now (a hint for the batch read:
-    each attempt reads its link again under its SKU lock)."""
+def _linked_targets(ctx: SyncContext, claimed: list[Claimed], system: str) -> dict[str, str]:
+    """Source id → the destination id linked to it now (a hint for the batch read: each
+    attempt reads its link again under its SKU lock)."""
     first = claimed[0].job
     with session_scope(ctx.database_url) as session:
         links = links_by_id(
@@ -29,7 +31,11 @@ def _linked_targets(ctx: SyncContext, claimed: list[Claimed], system: str) -> li
             first.source_system,  # type: ignore[arg-type]
             [c.job.source_id for c in claimed],
         )
-        return [target for link in links.values() if (target := linked_id(link, system))]
+        return {
+            source_id: target
+            for source_id, link in links.items()
+            if (target := linked_id(link, system))
+        }
 
 
 class ChunkLookup(Lookup):
@@ -39,9 +45,11 @@ class ChunkLookup(Lookup):
         self.sources: dict[str, Record] = {}
         self.source_error: SyncError | None = None
         self.targets: dict[str, Record] = {}
-        self.read: set[str] = set()  # destination ids the batch read asked for
+        self.read: set[str] = set()  # destination ids the batch reads answered for
         self.target_error: SyncError | None = None
         self.index: dict[str, list[str]] | None = None
+        # The run's index lists every SKU (absent: none); a search only the SKUs it asked.
+        self.index_complete = False
 
     def current(self, source: Catalog, source_id: str) -> Record | None:
         if self.source_error is not None:
@@ -60,7 +68,10 @@ class ChunkLookup(Lookup):
             return None
         if self.target_error is not None:
             raise self.target_error
-        return [self.targets[i] for i in self.index.get(sku, []) if i in self.targets]
+        ids = self.index.get(sku)
+        if ids is None and not self.index_complete:
+            return None  # not searched (the product had a link): the attempt searches
+        return [self.targets[i] for i in ids or [] if i in self.targets]
 
 
 def prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
@@ -81,27 +92,43 @@ def prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
     except SyncError as err:
         lookup.source_error = err
         return lookup
-    skus = [
-        sku
-        for record in lookup.sources.values()
-        if record.active and (sku := _mapped_sku(record, first)) is not None
-    ]
-    lookup.index = sku_index.lookup(ctx.redis, run_id, skus)
+    mapped = _mapped_skus(lookup.sources, first)
     target_system = destination_of(account.direction)  # type: ignore[arg-type]
-    wanted = _linked_targets(ctx, claimed, target_system)
-    for sku in skus:
-        wanted += (lookup.index or {}).get(sku, [])
-    if wanted:
-        lookup.read = set(wanted)
-        try:
-            lookup.targets = ctx.catalogs(target_system, account.id).get_many(wanted)
-        except SyncError as err:
-            lookup.target_error = err
+    destination = ctx.catalogs(target_system, account.id)
+    linked = _linked_targets(ctx, claimed, target_system)
+    lookup.index = sku_index.lookup(ctx.redis, run_id, list(mapped.values()))
+    lookup.index_complete = lookup.index is not None
+    try:
+        if lookup.index is None:
+            # The run's index is gone: one search for the SKUs that have no link.
+            unlinked = [sku for source_id, sku in mapped.items() if source_id not in linked]
+            lookup.index = {}  # a failed search fails each product through `candidates`
+            found = destination.find_by_skus(unlinked) if unlinked else {}
+            lookup.index = {sku: [r.id for r in records] for sku, records in found.items()}
+            lookup.targets = {r.id: r for records in found.values() for r in records}
+            lookup.read = set(lookup.targets)
+        wanted = list(linked.values())
+        if lookup.index_complete:
+            wanted += [i for sku in mapped.values() for i in lookup.index.get(sku, [])]
+        wanted = [i for i in dict.fromkeys(wanted) if i not in lookup.read]
+        if wanted:
+            lookup.read |= set(wanted)
+            lookup.targets |= destination.get_many(wanted)
+    except SyncError as err:
+        lookup.target_error = err
     return lookup
 
 
-def _mapped_sku(record: Record, claimed: Claimed) -> str | None:
-    try:
-        return map_product(record, claimed.mappings, claimed.account.direction).sku  # type: ignore[arg-type]
-    except DataError:
-        return None  # the attempt maps again and records the refusal
+def _mapped_skus(sources: dict[str, Record], claimed: Claimed) -> dict[str, str]:
+    """Source id → mapped SKU, for the active sources that map (an attempt maps again and
+    records a refusal)."""
+    skus: dict[str, str] = {}
+    for record in sources.values():
+        if not record.active:
+            continue
+        try:
+            sku = map_product(record, claimed.mappings, claimed.account.direction).sku  # type: ignore[arg-type]
+        except DataError:
+            continue
+        skus[record.id] = sku
+    return skus

@@ -6,8 +6,9 @@
     read), skip archived, map (refusals are recorded per product)
     every SKU lock of the chunk in two Redis round trips (busy → that product retries)
     the chunk's product links, read under the locks, in one query
-    resolve: link, else the run's SKU index (0 → create, 1 → update only what differs,
-    nothing differs → zero writes, ≥ 2 → refused as a duplicate)
+    resolve: link, else the run's SKU index or the chunk's SKU search (0 → create,
+    1 → update only what differs, nothing differs → zero writes, ≥ 2 → refused as a
+    duplicate)
     last checks: direction, leases (creates note `write_started_at` in one UPDATE), locks
     ONE `Catalog.write_many` (QBO /batch of 30, HubSpot batch upsert/update of 100)
     ONE transaction: links + job outcomes + history rows + run progress
@@ -15,9 +16,11 @@
 
 What is not plain goes the per-product way (`sync.run_claimed`) after the batch, with the
 chunk's reads: a retry after an unknown write outcome, a link made since the chunk's read,
-a destination product linked to another source product, a SKU twice in one chunk, a name
-QuickBooks refuses as a duplicate (the per-product path renames it). A per-product error
-never touches its neighbours: each is settled exactly as the per-product path settles it.
+a link to a destination product that is gone while the run's index is (its SKU was not
+searched), a destination product linked to another source product, a SKU twice in one
+chunk, a name QuickBooks refuses as a duplicate (the per-product path renames it). A
+per-product error never touches its neighbours: each is settled as the per-product path
+settles it.
 """
 
 from __future__ import annotations
@@ -166,9 +169,11 @@ def _resolved(
             resolved.append(item)
             continue
         try:
-            found = [
-                r for r in lookup.candidates(item.mapped.sku) or [] if r.sku == item.mapped.sku
-            ]
+            candidates = lookup.candidates(item.mapped.sku)
+            if candidates is None:  # not searched: its link went stale (the attempt settles)
+                out.rest.append(item.claimed)
+                continue
+            found = [r for r in candidates if r.sku == item.mapped.sku]
             if len(found) >= 2:
                 ids = (r.id for r in found)
                 raise duplicate_sku(destination.system, item.mapped.sku, ids, source=False)
