@@ -10,6 +10,7 @@ that write - the moment just before the edit was made.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from bench.results import LatencySummary
 from models import Account
 from models.db import session_scope
 from tests.support.stack import StackAccount
+
+MARKER = re.compile(r"\((steady-\d+-[0-9a-f]{8})\)")  # as `measure_steady` writes them
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,13 @@ def _arrivals(bench: Bench, mark: dict[str, int], realm: str) -> dict[str, float
     entries = bench.ledgers.entries(mark, "quickbooks", account=realm, method="POST")
     found: dict[str, float] = {}
     for entry in entries:
-        if entry["status"] is None or entry["status"] >= 300 or "/item" not in entry["path"]:
+        if entry["status"] is None or entry["status"] >= 300:
             continue
-        text = str(entry["body"])
-        start = text.find("(steady-")
-        if start >= 0:
-            marker = text[start + 1 : text.index(")", start)]
-            when = datetime.fromisoformat(entry["time"]).timestamp()
+        if not entry["path"].endswith(("/item", "/batch")):
+            continue
+        # A batch carries several products' writes, each with its own marker.
+        when = datetime.fromisoformat(entry["time"]).timestamp()
+        for marker in MARKER.findall(str(entry["body"])):
             found.setdefault(marker, when)
     return found
 

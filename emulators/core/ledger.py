@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 BODY_LIMIT = 4096  # bytes kept per request body; enough to see what a client sent
+# A batch (at most 30 QBO items or 100 HubSpot inputs) is kept whole up to this, so tests
+# and benchmarks can tell which products each of its operations wrote.
+BATCH_BODY_LIMIT = 256 * 1024
 
 
 @dataclass
@@ -136,6 +139,7 @@ class Ledger:
         requestid = query.get("requestid")
         if isinstance(requestid, list):
             requestid = requestid[-1]
+        limit = BATCH_BODY_LIMIT if "/batch" in path else BODY_LIMIT
         with self._lock:
             self._seq += 1
             entry = LedgerEntry(
@@ -147,13 +151,13 @@ class Ledger:
                 path=path,
                 query=dict(query),
                 requestid=requestid,
-                raw_body=body[:BODY_LIMIT],
-                body_truncated=len(body) > BODY_LIMIT,
+                raw_body=body[:limit],
+                body_truncated=len(body) > limit,
                 status=status,
                 kind=kind,
                 fault=fault,
                 duration_ms=duration_ms,
-                # Counted from the whole body: a batch's body is usually past BODY_LIMIT.
+                # Counted from the whole body, even one past BATCH_BODY_LIMIT.
                 operations=batch_operations(path, body) if "/batch" in path else None,
             )
             self._entries.append(entry)

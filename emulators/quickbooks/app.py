@@ -9,7 +9,7 @@ see :mod:`emulators.quickbooks.switches`) and two vendor fault actions:
                      handled (the request, and later ones with that token, get 401).
 ``stale_synctoken``  someone else saves the item just before the request is handled, so an
                      update carrying the token it read gets 5010. The item is the body's
-                     ``Id``, or ``params.item_id``.
+                     ``Id`` (each item's in a batch), or ``params.item_id``.
 ``system_fault``     answer HTTP 500 with the vendor's SystemFault envelope (code 10000);
                      nothing happens.
 ``throttle``         answer 429 with the gateway's ThrottleExceeded body; ``params.retry_after``
@@ -105,14 +105,19 @@ class QuickBooksVendor(Vendor):
         return await handler(request)
 
     def _race(self, rule: FaultRule, request: web.Request, raw: bytes) -> None:
-        item_id = rule.params.get("item_id")
-        if item_id is None:
+        item_ids = [rule.params["item_id"]] if rule.params.get("item_id") is not None else []
+        if not item_ids:
             with contextlib.suppress(BadJson):
                 body = loads(raw) if raw else None
                 if isinstance(body, dict):
-                    item_id = body.get("Id")
+                    # One item's update, or every item a batch updates.
+                    items = [body] + [
+                        op.get("Item") for op in body.get("BatchItemRequest") or []
+                        if isinstance(op, dict)
+                    ]
+                    item_ids = [i["Id"] for i in items if isinstance(i, dict) and "Id" in i]
         realm = self.state.realms.get(request.match_info.get("realm", ""))
-        if item_id is not None and realm is not None:
+        for item_id in item_ids if realm is not None else []:
             with contextlib.suppress(QboFault):  # unknown id: the request itself says 610
                 realm.touch_item(str(item_id))
 

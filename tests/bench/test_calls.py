@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from bench.calls import categorize, tally
-from emulators.core.ledger import BODY_LIMIT, Ledger
+from emulators.core.ledger import BATCH_BODY_LIMIT, Ledger
 
 R = "/v3/company/9130350000000001"
 
@@ -86,7 +86,7 @@ def test_tally_counts_batch_operations_statuses_and_per_product() -> None:
         entry(
             "POST",
             "/crm/v3/objects/products/batch/upsert",
-            body={"inputs": [{"properties": {"description": "x" * BODY_LIMIT}}] * 3},
+            body={"inputs": [{"properties": {"description": "x" * BATCH_BODY_LIMIT}}] * 3},
         ),
         entry("POST", "/crm/v3/objects/products/batch/read", body={"inputs": [{}] * 5}),
         entry(

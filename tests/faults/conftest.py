@@ -48,6 +48,13 @@ def pipeline(stack: Stack) -> Iterator[Stack]:
     stack.hubspot_admin.clear_faults()
     stack.quickbooks_admin.clear_faults()
     for process in list(stack.processes):
+        wedged = process.name == "w1" and process.alive() and not process.answers_ping(
+            stack.redis.url
+        )
+        if wedged:
+            # Alive but deaf after a broker restart (kombu failing to ack while closing its
+            # hub, celery/celery#8030): replaced, as a health check would have it.
+            process.kill()
         if process.name not in ("w1", "beat") or not process.alive():
             process.stop()
             stack.processes.remove(process)

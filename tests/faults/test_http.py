@@ -11,7 +11,7 @@ from sqlalchemy import update
 from models import Job, utcnow
 from models.db import session_scope
 from tests.support import oracle
-from tests.support.faults import arrivals, finished, job_where, max_in_window
+from tests.support.faults import QBO_WRITE, arrivals, finished, job_where, max_in_window
 from tests.support.stack import Stack, StackAccount
 
 QBO_PER_SECOND = 10  # the vendor default the client enforces (workers.ratelimit.limits)
@@ -83,7 +83,7 @@ def test_daily_quota_exhausted_parks_then_resumes(pipeline: Stack) -> None:
 
 def test_5xx_burst_is_retried_with_backoff(pipeline: Stack) -> None:
     acct = pipeline.new_account("hubspot_to_quickbooks")
-    pipeline.quickbooks_admin.add_fault("system_fault", r"/item$", account=acct.realm_id, times=3)
+    pipeline.quickbooks_admin.add_fault("system_fault", QBO_WRITE, account=acct.realm_id, times=3)
     acct.hubspot_create(name="Burst", hs_sku="BURST-1", price="8")
     verdict = oracle.check(pipeline, acct)
     [job] = verdict.jobs
@@ -123,7 +123,7 @@ def test_timeout_after_the_server_acted_creates_once_in_quickbooks(pipeline: Sta
     acct = pipeline.new_account("hubspot_to_quickbooks")
     # Longer than the client's 5 s read timeout; the item is created anyway.
     pipeline.quickbooks_admin.add_fault(
-        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=5.5
+        "hang", QBO_WRITE, method="POST", account=acct.realm_id, seconds=5.5
     )
     acct.hubspot_create(name="Timed out", hs_sku="TIMEOUT-Q", price="6")
     verdict = oracle.check(pipeline, acct)
@@ -155,7 +155,7 @@ def test_stale_synctoken_race_ends_with_the_newest_values(pipeline: Stack) -> No
     product = acct.hubspot_create(name="Racy", hs_sku="RACE-1", price="1")
     oracle.check(pipeline, acct)
     pipeline.quickbooks_admin.add_fault(
-        "stale_synctoken", r"/item$", method="POST", account=acct.realm_id, times=2
+        "stale_synctoken", QBO_WRITE, method="POST", account=acct.realm_id, times=2
     )
     acct.hubspot_update(product, price="2.50", name="Racy v2")
     verdict = oracle.check(pipeline, acct)  # G1 compares with the current source values
@@ -173,7 +173,7 @@ def test_non_retryable_4xx_fails_at_once_with_a_clear_error(pipeline: Stack) -> 
     }
     fault = {"Fault": {"Error": [error], "type": "ValidationFault"}, "time": "2026-01-01T00:00:00Z"}
     pipeline.quickbooks_admin.add_fault(
-        "status", r"/item$", method="POST", account=acct.realm_id, status=400, body=fault
+        "status", QBO_WRITE, method="POST", account=acct.realm_id, status=400, body=fault
     )
     acct.hubspot_create(name="Refused", hs_sku="REFUSED-1", price="1")
     verdict = oracle.check(pipeline, acct)
@@ -181,5 +181,5 @@ def test_non_retryable_4xx_fails_at_once_with_a_clear_error(pipeline: Stack) -> 
     assert (job.status, job.attempts) == ("failed", 1)  # zero retries
     [entry] = acct.history()
     assert entry.vendor_code == "6000" and "Unit price" in (entry.error_message or "")
-    creates = pipeline.quickbooks_admin.ledger(account=acct.realm_id, path=r"/item$")
+    creates = pipeline.quickbooks_admin.ledger(account=acct.realm_id, path=QBO_WRITE)
     assert len(creates) == 1

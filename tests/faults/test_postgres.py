@@ -14,7 +14,13 @@ from sqlalchemy import text
 
 from models.db import session_scope
 from tests.support import oracle
-from tests.support.faults import LocalPostgres, job_where, local_postgres, send_burst
+from tests.support.faults import (
+    QBO_WRITE,
+    LocalPostgres,
+    job_where,
+    local_postgres,
+    send_burst,
+)
 from tests.support.stack import Stack, running_stack
 from workers.engine.jobs import NewJob, insert_jobs
 
@@ -47,7 +53,7 @@ def _wait_for_database(stack: Stack) -> None:
 def test_postgres_restarted_mid_task(pipeline: Stack, cluster: LocalPostgres) -> None:
     acct = pipeline.new_account("hubspot_to_quickbooks")
     pipeline.quickbooks_admin.add_fault(
-        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=1.5
+        "hang", QBO_WRITE, method="POST", account=acct.realm_id, seconds=1.5
     )
     acct.hubspot_create(name="Restart", hs_sku="PGRESTART-1", price="5")
     pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))

@@ -7,7 +7,7 @@ import time
 import redis
 
 from tests.support import oracle
-from tests.support.faults import finished, job_where, kill_children, stop_processes
+from tests.support.faults import QBO_WRITE, finished, job_where, kill_children, stop_processes
 from tests.support.stack import Stack
 
 
@@ -15,7 +15,7 @@ def test_worker_child_killed_mid_upsert_after_the_server_acted(pipeline: Stack) 
     acct = pipeline.new_account("hubspot_to_quickbooks")
     # The create is performed 2 s after it arrives; the child dies while it waits.
     pipeline.quickbooks_admin.add_fault(
-        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=2.0
+        "hang", QBO_WRITE, method="POST", account=acct.realm_id, seconds=2.0
     )
     acct.hubspot_create(name="Killed", hs_sku="KILL-1", price="5")
     pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))
@@ -56,7 +56,7 @@ def test_whole_worker_killed_with_tasks_reserved(pipeline: Stack) -> None:
 def test_sigterm_during_a_slow_call_finishes_the_call(pipeline: Stack) -> None:
     acct = pipeline.new_account("hubspot_to_quickbooks")
     pipeline.quickbooks_admin.add_fault(
-        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=2.0
+        "hang", QBO_WRITE, method="POST", account=acct.realm_id, seconds=2.0
     )
     acct.hubspot_create(name="Slow", hs_sku="SLOW-1", price="7")
     pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))
@@ -149,7 +149,7 @@ def test_a_retry_whose_re_publish_fails(pipeline: Stack) -> None:
     acct = pipeline.new_account("hubspot_to_quickbooks")
     # The create waits 2 s and answers 504 without acting: a retryable error.
     pipeline.quickbooks_admin.add_fault(
-        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=2.0, perform=False
+        "hang", QBO_WRITE, method="POST", account=acct.realm_id, seconds=2.0, perform=False
     )
     acct.hubspot_create(name="Republish", hs_sku="REPUB-1", price="4")
     pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))
@@ -178,7 +178,7 @@ def test_duplicate_delivery_of_one_job_to_two_workers(pipeline: Stack) -> None:
     pipeline.start_worker("w2")
     acct = pipeline.new_account("hubspot_to_quickbooks")
     pipeline.quickbooks_admin.add_fault(
-        "hang", r"/item$", method="POST", account=acct.realm_id, seconds=1.5
+        "hang", QBO_WRITE, method="POST", account=acct.realm_id, seconds=1.5
     )
     acct.hubspot_create(name="Twice", hs_sku="TWICE-1", price="9")
     job = pipeline.wait_for(lambda: job_where(acct, lambda j: j.status == "running"))

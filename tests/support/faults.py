@@ -28,6 +28,10 @@ from models import Job
 from tests.support.services import free_port
 from tests.support.stack import Process, Stack, StackAccount
 
+# Where a QBO product write goes: one product's /item, or a full-sync chunk's /batch (its
+# first attempt; a retry goes alone, to /item).
+QBO_WRITE = r"/(item|batch)$"
+
 PG_BIN = Path("/usr/lib/postgresql")
 
 

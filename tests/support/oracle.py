@@ -292,6 +292,16 @@ def creates_by_sku(stack: Stack, acct: StackAccount, system: str) -> Counter[str
             if key not in seen:
                 seen.add(key)
                 counts[str(body.get("Sku"))] += 1
+        elif e["path"].endswith("/batch"):
+            # A batch replayed with the same requestid is answered from QBO's memory.
+            for item in body.get("BatchItemRequest", []):
+                created = item.get("Item") or {}
+                if item.get("operation") != "create" or "Id" in created:
+                    continue
+                key = f"{e['requestid'] or 'seq-' + str(e['seq'])}-{item.get('bId')}"
+                if key not in seen:
+                    seen.add(key)
+                    counts[str(created.get("Sku"))] += 1
     return counts
 
 

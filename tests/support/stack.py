@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,20 @@ class Process:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def answers_ping(self, broker_url: str, timeout: float = 5.0) -> bool:
+        """Whether this Celery worker answers a remote-control ping through the broker."""
+        from celery import Celery
+
+        node = self.popen.args[self.popen.args.index("-n") + 1]  # type: ignore[union-attr]
+        node = str(node).replace("%h", socket.gethostname())
+        client = Celery("stack-ping", broker=broker_url)
+        try:
+            return bool(client.control.ping(destination=[node], limit=1, timeout=timeout))
+        except Exception:  # the broker itself is down: nothing answers through it
+            return False
+        finally:
+            client.close()
 
 
 @dataclass

@@ -111,8 +111,30 @@ class StackAccount:
         return run_id
 
     def writes(self, system: str, since: int = 0) -> list[dict[str, Any]]:
-        """The service's successful writes (creates, updates) in ``system``, from the
-        emulator's ledger (a person's edits go through admin routes and are not in it)."""
+        """The service's writes (creates, updates) in ``system``, one per product written,
+        from the emulator's ledger: a write call answered with success, or each write of
+        a batch call answered with success (the ledger keeps no answers, so an item the
+        batch refused still counts). Not the one-time HubSpot property set-up. A person's
+        edits go through admin routes and are not in the ledger."""
         account = self.portal_id if system == "hubspot" else self.realm_id
-        entries = self.stack.admin(system).ledger(since=since, account=account, kind="write")
-        return [e for e in entries if e["status"] is not None and e["status"] < 300]
+        entries = self.stack.admin(system).ledger(since=since, account=account)
+        writes: list[dict[str, Any]] = []
+        for entry in entries:
+            if entry["status"] is None or entry["status"] >= 300:
+                continue
+            if entry["kind"] == "write":
+                if "/properties/" not in entry["path"]:  # not HubSpot's schema set-up
+                    writes.append(entry)
+            elif entry["operations"] and entry["operations"][1]:
+                writes += [{**entry, "body": op} for op in write_operations(entry)]
+        return writes
+
+
+def write_operations(entry: dict[str, Any]) -> list[Any]:
+    """The writes one batch ledger entry carries (HubSpot inputs, QBO items that are not
+    queries), each as its request body."""
+    body = entry["body"]
+    assert isinstance(body, dict), "a batch body is kept whole"
+    if "inputs" in body:
+        return list(body["inputs"])
+    return [item for item in body["BatchItemRequest"] if "operation" in item]
