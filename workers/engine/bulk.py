@@ -1,4 +1,5 @@
-"""Full syncs in chunks: one message carries up to `CHUNK` job ids of one run.
+"""Jobs in chunks: one message carries up to `CHUNK` job ids of one account (a full
+sync's, or a poll page's).
 
 ::
 
@@ -35,14 +36,15 @@ CHUNK = 100
 TIME_SHARE = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChunkResult:
     """Each attempted job's result (a ``retry_in`` means announce that job again, alone,
     after that many seconds) and the claimed jobs the chunk gave back unstarted, to
-    announce again as a chunk."""
+    announce again as a chunk; both on ``queue``, the jobs' own."""
 
     results: list[tuple[int, SyncResult]] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
+    queue: str = "bulk"
 
 
 def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
@@ -55,7 +57,7 @@ def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
     if not claimed:
         return ChunkResult()
     lookup = prefetch(ctx, claimed)
-    outcome = ChunkResult()
+    outcome = ChunkResult(queue=claimed[0].job.queue)
     if isinstance(lookup, ChunkLookup) and lookup.index is not None:
         if time.monotonic() - started > budget:
             return _give_back(ctx, claimed, owner, outcome)
