@@ -168,8 +168,8 @@ def _wait_quiet(stack: Stack, acct: StackAccount, timeout: float, out: list[str]
 def _polled_past(
     stack: Stack, acct: StackAccount, records: Iterable[Record], jobs: Sequence[Job]
 ) -> bool:
-    """The cursor has passed the newest source change and every changed product has a
-    job (a product can surface in the vendor's search after a poll already covered its
+    """The cursor has passed the newest source change and every change has a job that saw
+    it (a change can surface in the vendor's search after a poll already covered its
     timestamp; the overlap window is what catches it, so give it that chance)."""
     with session_scope(stack.database_url) as session:
         cursor = session.scalars(select(Cursor).where(Cursor.account_id == acct.id)).first()
@@ -178,8 +178,12 @@ def _polled_past(
     newest = max((r.updated_at for r in changed), default=None)
     if newest is None:
         return True
-    seen = {j.source_id for j in jobs}
-    return cursor is not None and cursor.value >= newest and all(r.id in seen for r in changed)
+    # A job that saw this very change: an edited product's older job does not count.
+    return (
+        cursor is not None
+        and cursor.value >= newest
+        and all(_saw_change(r, jobs) for r in changed)
+    )
 
 
 # -- reading both systems -----------------------------------------------------------------
@@ -344,21 +348,25 @@ def _g4(
     for record in source.values():
         if record.updated_at < created_at or record.updated_at > cursor.value:
             continue
-        stamp = _whole_ms(record.updated_at)
-        seen = any(
-            j.source_id == record.id
-            and (
-                (j.source_updated_at is not None and _whole_ms(j.source_updated_at) >= stamp)
-                or (j.reason == "full_sync" and j.created_at >= record.updated_at)
-            )
-            for j in jobs
-        )
-        if not seen:
+        if not _saw_change(record, jobs):
             verdict.lost += 1
             verdict.violations.append(
                 f"G4: cursor {cursor.value} is past {record.sku!r} modified "
                 f"{record.updated_at} but no job saw that change"
             )
+
+
+def _saw_change(record: Record, jobs: Sequence[Job]) -> bool:
+    """Some job was made for this product at or after its last modification."""
+    stamp = _whole_ms(record.updated_at)
+    return any(
+        j.source_id == record.id
+        and (
+            (j.source_updated_at is not None and _whole_ms(j.source_updated_at) >= stamp)
+            or (j.reason == "full_sync" and j.created_at >= record.updated_at)
+        )
+        for j in jobs
+    )
 
 
 def _whole_second(value: datetime) -> datetime:
