@@ -185,21 +185,6 @@ def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
                 "" if met else steady.get("explanation", ""),
             )
         )
-        per_edit = steady.get("calls_per_edit")
-        if per_edit is not None:
-            met = per_edit <= CALLS_PER_PRODUCT
-            verdicts.append(
-                Verdict(
-                    f"≤ {CALLS_PER_PRODUCT} vendor calls per synced product (polled edits)",
-                    f"{_short(steady['direction'])} {per_edit:.2f}, polls included",
-                    met,
-                    ""
-                    if met
-                    else "Polled changes go one product at a time (a source read, a source "
-                    "SKU search, a destination read or search and a write each): chunking "
-                    "each poll page, as full syncs are, shares those calls.",
-                )
-            )
     machinery = doc.get("machinery")
     if machinery and machinery.get("cpu_ms_per_product") is not None:
         cpu = machinery["cpu_ms_per_product"]

@@ -50,7 +50,6 @@ def doc(ours_full_write: int = 100) -> dict[str, Any]:
             "rate_per_second": 2.0,
             "poll_interval_seconds": 1.0,
             "latency": LatencySummary([1.0, 2.0, 4.0], 0).as_dict(),
-            "calls_per_edit": 4.12,
             "preset": "starterx5",
             "explanation": "poll settle window",
         },
@@ -82,9 +81,6 @@ def test_targets_say_what_was_met_and_why_not() -> None:
     assert "1.00 search + 1.00 write" in calls.note and "SKU → id index" in calls.note
     assert verdicts["zero writes for unchanged products (re-sync)"].met is True
     assert verdicts["p95 change → destination ≤ poll interval + 2 s"].met is False
-    polled = verdicts["≤ 1.05 vendor calls per synced product (polled edits)"]
-    assert polled.met is False and polled.measured == "H→Q 4.12, polls included"
-    assert "chunking each poll page" in polled.note
     assert verdicts["≤ 5 ms worker CPU per product"].met is True
     assert verdicts["poller memory at 100,000 ≤ 1.2 x at 1,000"].met is True
     naive = verdicts["≥ 2.5 x fewer vendor calls than the naive script"]
