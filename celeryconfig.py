@@ -30,11 +30,6 @@ event_serializer = "json"
 
 task_acks_late = True
 task_reject_on_worker_lost = True
-# When the broker connection drops, tasks still running cannot be acked any more: cancel
-# them (their messages come back; the job claim makes that harmless) rather than let the
-# consumer's restart try those acks on the dead connection, which wedged a worker after a
-# Redis restart (celery/celery#6654, #8030). Celery 6's default.
-worker_cancel_long_running_tasks_on_connection_loss = True
 worker_prefetch_multiplier = 1
 worker_hijack_root_logger = False
 # A task that runs past its lease has been re-announced by the sweeper anyway; the hard
@@ -60,8 +55,7 @@ task_routes = {
     "productsync.sweep": {"queue": "poll"},
     "productsync.full_sync": {"queue": "bulk"},
     "productsync.sync_chunk": {"queue": "bulk"},
-    # sync_product and sync_chunk are sent explicitly to `sync` or `bulk`, following
-    # their job rows (a poll's chunks go to `sync`, a full sync's to `bulk`).
+    # sync_product is sent explicitly to `sync` or `bulk`, following its job row.
     "productsync.sync_product": {"queue": "sync"},
 }
 

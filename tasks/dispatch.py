@@ -18,22 +18,19 @@ log = logging.getLogger(__name__)
 
 
 def announce_chunks(dispatches: Iterable[Dispatch], size: int) -> int:
-    """Send jobs of one account as `sync_chunk(job_ids)` messages of up to ``size`` ids,
-    each on its jobs' queue; returns how many jobs were sent."""
+    """Send the jobs of a full sync as `sync_chunk(job_ids)` messages of up to ``size``
+    ids on `bulk`; returns how many jobs were sent."""
     from tasks.sync import sync_chunk
 
-    by_queue: dict[str, list[int]] = {}
-    for dispatch in dispatches:
-        by_queue.setdefault(dispatch.queue, []).append(dispatch.job_id)
+    ids = [d.job_id for d in dispatches]
     sent = 0
-    for queue, ids in by_queue.items():
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            try:
-                sync_chunk.apply_async(args=[chunk], queue=queue, add_to_parent=False)
-                sent += len(chunk)
-            except Exception as exc:  # the broker is down: the sweeper re-announces later
-                log.warning("could not announce %s jobs: %s", len(chunk), type(exc).__name__)
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        try:
+            sync_chunk.apply_async(args=[chunk], queue="bulk", add_to_parent=False)
+            sent += len(chunk)
+        except Exception as exc:  # the broker is down: the sweeper re-announces later
+            log.warning("could not announce %s jobs: %s", len(chunk), type(exc).__name__)
     return sent
 
 

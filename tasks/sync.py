@@ -29,15 +29,15 @@ def sync_product(self: Task, job_id: int) -> str:
 
 @app.task(name="productsync.sync_chunk")
 def sync_chunk(job_ids: list[int]) -> int:
-    """Jobs of one account in one go; a job that must retry is announced again on its
-    own, and jobs the chunk had no time for go back to the queue as a new chunk."""
+    """Full-sync jobs in one go; a job that must retry is announced again on its own, and
+    jobs the chunk had no time for go back to the queue as a new chunk."""
     chunk = engine.sync_chunk(current_context(), job_ids)
     for job_id, result in chunk.results:
         if result.retry_in is not None:
             # Like sync_product's retry: if this publish is lost, the sweeper re-announces.
-            sync_product.apply_async(args=[job_id], queue=chunk.queue, countdown=result.retry_in)
+            sync_product.apply_async(args=[job_id], queue="bulk", countdown=result.retry_in)
     if chunk.deferred:
-        announce_chunks([engine.Dispatch(j, chunk.queue) for j in chunk.deferred], engine.CHUNK)
+        announce_chunks([engine.Dispatch(j, "bulk") for j in chunk.deferred], engine.CHUNK)
     return len(chunk.results)
 
 
@@ -48,10 +48,9 @@ def poll(account_id: int) -> int:
     sent = 0
 
     def announce_page(dispatches: list[engine.Dispatch]) -> None:
-        # Each committed page at once, in chunks: the poll holds one page, its jobs start
-        # early, and a chunk reads and writes its products in batches.
+        # Each committed page at once: the poll holds one page, and its jobs start early.
         nonlocal sent
-        sent += announce_chunks(dispatches, engine.CHUNK)
+        sent += announce(dispatches)
 
     def go_on() -> None:
         # The window's rest is the next poll's: now, not at the next tick.

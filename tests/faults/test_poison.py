@@ -43,8 +43,8 @@ def test_a_job_that_always_kills_its_process_stops_after_the_attempts_budget(
     thread.start()
     try:
         poison = acct.hubspot_create(name="Poison", hs_sku="POISON-1", price="1")
-        # Each attempt's read of the product is slow, so the assassin never misses it: a
-        # read by id (one job) or a batch read (a poll's chunk, redelivered after a kill).
+        # Each attempt's read of the product is slow, so the assassin never misses it
+        # (read by id one job at a time, or in a chunk's batch read).
         pipeline.hubspot_admin.add_fault(
             "hang", f"/products/({poison}|batch/read)$", seconds=1.5, times=20
         )

@@ -11,7 +11,7 @@ commit)::
     enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
     fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult
-    sync_chunk(ctx, job_ids) -> ChunkResult           (a full sync's or a poll's jobs, in chunks)
+    sync_chunk(ctx, job_ids) -> ChunkResult           (full-sync jobs, in chunks)
 
 and, in the caller's transaction: `start_full_sync`, and the account service in
 `workers.engine.accounts` (create_account, set_direction, set_mappings, reset_mappings).

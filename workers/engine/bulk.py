@@ -1,5 +1,4 @@
-"""Jobs in chunks: one message carries up to `CHUNK` job ids of one account (a full
-sync's, or a poll page's).
+"""Full syncs in chunks: one message carries up to `CHUNK` job ids of one run.
 
 ::
 
@@ -36,15 +35,14 @@ CHUNK = 100
 TIME_SHARE = 0.5
 
 
-@dataclass
+@dataclass(frozen=True)
 class ChunkResult:
     """Each attempted job's result (a ``retry_in`` means announce that job again, alone,
     after that many seconds) and the claimed jobs the chunk gave back unstarted, to
-    announce again as a chunk; both on ``queue``, the jobs' own."""
+    announce again as a chunk."""
 
     results: list[tuple[int, SyncResult]] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
-    queue: str = "bulk"
 
 
 def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
@@ -57,7 +55,7 @@ def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
     if not claimed:
         return ChunkResult()
     lookup = prefetch(ctx, claimed)
-    outcome = ChunkResult(queue=claimed[0].job.queue)
+    outcome = ChunkResult()
     if isinstance(lookup, ChunkLookup) and lookup.index is not None:
         if time.monotonic() - started > budget:
             return _give_back(ctx, claimed, owner, outcome)

@@ -1,12 +1,11 @@
-"""A chunk's reads: everything its products need from the vendors, in batches.
+"""A full-sync chunk's reads: everything its products need from the vendors, in batches.
 
-ONE batch read of the CURRENT sources (HubSpot batch/read, QBO `Id IN (…)`); for polled
-changes, ONE batch SKU search of the source (each SKU must be unique there; a full sync
-checked that while listing); destination candidates from product links, else the run's
-SKU index (`sku_index`), else ONE batch SKU search of the destination for the products
-without a link; ONE batch read of the linked and indexed destination ids. A read that
-fails for the whole chunk fails each product's attempt with that error, so every job
-follows its own budget.
+ONE batch read of the CURRENT sources (HubSpot batch/read, QBO `Id IN (…)`); destination
+candidates from product links, else the run's SKU index (`sku_index`), else (the index
+is gone: expired, or Redis lost it) ONE batch SKU search of the destination for the
+products without a link; ONE batch read of the linked and indexed destination ids. A
+read that fails for the whole chunk fails each product's attempt with that error, so
+every job follows its own budget.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ class ChunkLookup(Lookup):
     def __init__(self) -> None:
         self.sources: dict[str, Record] = {}
         self.source_error: SyncError | None = None
-        self.in_source: dict[str, list[Record]] = {}  # polled SKUs → active source products
         self.targets: dict[str, Record] = {}
         self.read: set[str] = set()  # destination ids the batch reads answered for
         self.target_error: SyncError | None = None
@@ -57,13 +55,6 @@ class ChunkLookup(Lookup):
         if self.source_error is not None:
             raise self.source_error
         return self.sources.get(source_id)
-
-    def sharing_sku(self, source: Catalog, sku: str) -> list[Record]:
-        if self.source_error is not None:
-            raise self.source_error
-        if sku in self.in_source:
-            return self.in_source[sku]
-        return super().sharing_sku(source, sku)
 
     def linked(self, destination: Catalog, record_id: str) -> Record | None:
         if self.target_error is not None:
@@ -92,27 +83,24 @@ def prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
         for c in claimed
     )
     system = source_of(account.direction)  # type: ignore[arg-type]
-    if not same or system != first.job.source_system or not account.enabled:
-        return Lookup()  # not a plain chunk: the per-product path decides
+    if not same or run_id is None or system != first.job.source_system or not account.enabled:
+        return Lookup()  # not a plain full-sync chunk: the per-product path decides
     lookup = ChunkLookup()
     source = ctx.catalogs(system, account.id)
     try:
         lookup.sources = source.get_many([c.job.source_id for c in claimed])
-        mapped = _mapped_skus(lookup.sources, first)
-        if any(c.job.reason != "full_sync" for c in claimed):
-            polled = [mapped[c.job.source_id] for c in claimed if c.job.source_id in mapped]
-            lookup.in_source = source.find_by_skus(polled, include_inactive=False)
     except SyncError as err:
         lookup.source_error = err
         return lookup
+    mapped = _mapped_skus(lookup.sources, first)
     target_system = destination_of(account.direction)  # type: ignore[arg-type]
     destination = ctx.catalogs(target_system, account.id)
     linked = _linked_targets(ctx, claimed, target_system)
-    lookup.index = sku_index.lookup(ctx.redis, run_id, list(mapped.values())) if run_id else None
+    lookup.index = sku_index.lookup(ctx.redis, run_id, list(mapped.values()))
     lookup.index_complete = lookup.index is not None
     try:
         if lookup.index is None:
-            # No run index (a poll, or the run's index is gone): search what has no link.
+            # The run's index is gone: one search for the SKUs that have no link.
             unlinked = [sku for source_id, sku in mapped.items() if source_id not in linked]
             lookup.index = {}  # a failed search fails each product through `candidates`
             found = destination.find_by_skus(unlinked) if unlinked else {}

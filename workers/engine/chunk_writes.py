@@ -1,10 +1,9 @@
-"""A chunk's writes, batched: the per-product attempt (`sync`) for a whole chunk.
+"""A full-sync chunk's writes, batched: the per-product attempt (`sync`) for a whole chunk.
 
 ::
 
     per product, no lock yet: direction check, the CURRENT source (the chunk's batch
-    read), skip archived, map, a polled SKU unique in the source (refusals are recorded
-    per product)
+    read), skip archived, map (refusals are recorded per product)
     every SKU lock of the chunk in two Redis round trips (busy → that product retries)
     the chunk's product links, read under the locks, in one query
     resolve: link, else the run's SKU index or the chunk's SKU search (0 → create,
@@ -17,7 +16,7 @@
 
 What is not plain goes the per-product way (`sync.run_claimed`) after the batch, with the
 chunk's reads: a retry after an unknown write outcome, a link made since the chunk's read,
-a link to a destination product that is gone (with no run index: its SKU was not
+a link to a destination product that is gone while the run's index is (its SKU was not
 searched), a destination product linked to another source product, a SKU twice in one
 chunk, a name QuickBooks refuses as a duplicate (the per-product path renames it). A
 per-product error never touches its neighbours: each is settled as the per-product path
@@ -43,7 +42,6 @@ from workers.engine.outcomes import Action, Attempt, record_successes
 from workers.engine.sync import (
     Claimed,
     SyncResult,
-    check_unique_in_source,
     new_attempt,
     read_and_map,
     settle,
@@ -89,7 +87,7 @@ class BatchOutcome:
 def write_chunk(
     ctx: SyncContext, claimed: Sequence[Claimed], owner: str, lookup: ChunkLookup
 ) -> BatchOutcome:
-    """Sync a plain chunk (one account, one run or none, one mapping) in batches."""
+    """Sync a plain full-sync chunk (one account, one run, one mapping) in batches."""
     out = BatchOutcome()
     account = claimed[0].account
     direction: Direction = account.direction  # type: ignore[assignment]
@@ -138,8 +136,7 @@ def _prepared(
 
 
 def _prepare(ctx: SyncContext, claimed: Claimed, attempt: Attempt, lookup: ChunkLookup) -> _Item:
-    source, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
-    check_unique_in_source(claimed, source, current, mapped.sku, lookup)
+    _, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
     ttl = ctx.settings.job_lease_seconds
     lock = sku_lock(ctx.redis, claimed.account.id, mapped.sku, ttl_seconds=ttl)
     return _Item(claimed, attempt, current, mapped, lock)

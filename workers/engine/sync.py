@@ -83,15 +83,11 @@ def sync_product(ctx: SyncContext, job_id: int) -> SyncResult:
 
 
 class Lookup:
-    """How an attempt reads the vendors before writing: one call per product here; a
-    chunk (`workers.engine.bulk`) answers from reads it made for all its products."""
+    """How an attempt reads the vendors before writing: one call per product here; the
+    bulk path (`workers.engine.bulk`) answers from reads it made for a whole chunk."""
 
     def current(self, source: Catalog, source_id: str) -> Record | None:
         return source.get(source_id)
-
-    def sharing_sku(self, source: Catalog, sku: str) -> list[Record]:
-        """The source's active products with this SKU."""
-        return source.find_by_sku(sku, include_inactive=False)
 
     def linked(self, destination: Catalog, record_id: str) -> Record | None:
         return destination.get(record_id)
@@ -193,7 +189,8 @@ def _attempt(
     direction: Direction = account.direction  # type: ignore[assignment]
     source, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
     destination = ctx.catalogs(destination_of(direction), account.id)
-    check_unique_in_source(claimed, source, current, mapped.sku, lookup)
+    if job.reason != "full_sync":  # a full sync checks the whole catalog while listing it
+        _check_unique_in_source(source, current, mapped.sku)
     lock = sku_lock(ctx.redis, account.id, mapped.sku, ttl_seconds=ctx.settings.job_lease_seconds)
     if not lock.acquire():
         raise sku_busy()
@@ -237,15 +234,10 @@ def _attempt(
     return written
 
 
-def check_unique_in_source(
-    claimed: Claimed, source: Catalog, current: Record, sku: str, lookup: Lookup
-) -> None:
-    """Refuse a SKU another active source product carries (which one is meant?)."""
-    if claimed.job.reason == "full_sync":
-        return  # a full sync checks the whole catalog while listing it
+def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:
     others = [
         r.id
-        for r in lookup.sharing_sku(source, sku)
+        for r in source.find_by_sku(sku, include_inactive=False)
         if r.sku == sku and r.id != current.id and r.active
     ]
     if others:
