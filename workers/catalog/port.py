@@ -9,7 +9,7 @@ become `Decimal` (never float), references stay ``{"value": ..., "name": ...}`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -154,11 +154,14 @@ def write_each(catalog: Catalog, writes: Sequence[Write]) -> dict[str, Record | 
     return results
 
 
-def find_each(
-    catalog: Catalog, skus: Sequence[str], *, include_inactive: bool = True
-) -> dict[str, list[Record]]:
-    """`Catalog.find_by_skus` one call per SKU: for vendors or cases without a batch."""
-    return {
-        sku: catalog.find_by_sku(sku, include_inactive=include_inactive)
-        for sku in dict.fromkeys(skus)
-    }
+def exact_matches(skus: Sequence[str], candidates: Iterable[Record]) -> dict[str, list[Record]]:
+    """`Catalog.find_by_skus`'s answer from what a vendor returned for ``skus``: every SKU
+    a key, each candidate under its SKU only on an exact, case-sensitive match (a vendor's
+    IN, EQ or idProperty read may ignore case), each record once."""
+    found: dict[str, list[Record]] = {sku: [] for sku in skus}
+    seen: set[str] = set()
+    for record in candidates:
+        if record.sku in found and record.id not in seen:
+            seen.add(record.id)
+            found[record.sku].append(record)
+    return found

@@ -19,7 +19,15 @@ from workers.catalog.hubspot.records import (
     record_from,
     wire_properties,
 )
-from workers.catalog.port import Change, FieldSpec, Record, System, Write, write_each
+from workers.catalog.port import (
+    Change,
+    FieldSpec,
+    Record,
+    System,
+    Write,
+    exact_matches,
+    write_each,
+)
 from workers.errors import NotFound, SyncError, TransientError, ValidationFailed
 from workers.http.caller import VendorCaller
 from workers.http.common import json_or_transient
@@ -114,21 +122,14 @@ class HubSpotCatalog:
     ) -> dict[str, list[Record]]:
         # As in find_by_sku, include_inactive changes nothing: archived products are never
         # in search or idProperty reads.
-        found: dict[str, list[Record]] = {sku: [] for sku in skus}
-        if not found:
-            return found
-        unique = list(found)
+        unique = list(dict.fromkeys(skus))
+        if not unique:
+            return {}
         if portal_schema.sku_is_unique(self.caller, self._schema):
             candidates = sku_lookup.by_unique_skus(self.caller, unique, self.properties)
         else:
             candidates = sku_lookup.by_search(self.caller, unique, self.properties)
-        seen: set[str] = set()
-        for record in _with_skus(candidates):
-            # Exact and case-sensitive: IN and idProperty reads may ignore case.
-            if record.sku in found and record.id not in seen:
-                seen.add(record.id)
-                found[record.sku].append(record)
-        return found
+        return exact_matches(unique, _with_skus(candidates))
 
     def _by_unique_sku(self, sku: str) -> list[Record]:
         try:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from workers.catalog.port import Change, FieldSpec, Record, System, Write
+from workers.catalog.port import Change, FieldSpec, Record, System, Write, exact_matches
 from workers.catalog.quickbooks import batch
 from workers.catalog.quickbooks import query as q
 from workers.catalog.quickbooks.records import READ_ONLY, cdc_items, items_of, record_from
@@ -155,17 +155,12 @@ class QuickBooksCatalog:
     def find_by_skus(
         self, skus: Sequence[str], *, include_inactive: bool = True
     ) -> dict[str, list[Record]]:
-        found: dict[str, list[Record]] = {sku: [] for sku in skus}
-        unique = list(found)
-        seen: set[str] = set()
+        unique = list(dict.fromkeys(skus))
+        candidates: list[Record] = []
         for i in range(0, len(unique), SKUS_PER_QUERY):
             group = unique[i : i + SKUS_PER_QUERY]
-            for record in _with_skus(self._items_by_skus(group, include_inactive)):
-                # Exact and case-sensitive, as find_by_sku: QBO's IN may ignore case.
-                if record.sku in found and record.id not in seen:
-                    seen.add(record.id)
-                    found[record.sku].append(record)
-        return found
+            candidates += _with_skus(self._items_by_skus(group, include_inactive))
+        return exact_matches(unique, candidates)
 
     def _items_by_skus(self, skus: Sequence[str], include_inactive: bool) -> list[Record]:
         records: list[Record] = []
