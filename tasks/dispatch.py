@@ -10,6 +10,7 @@ jobs held 100,000 of them.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 
 from workers.engine import Dispatch
@@ -17,9 +18,9 @@ from workers.engine import Dispatch
 log = logging.getLogger(__name__)
 
 
-def announce_chunks(dispatches: Iterable[Dispatch], size: int) -> int:
+def announce_chunks(dispatches: Iterable[Dispatch], size: int, *, countdown: float = 0.0) -> int:
     """Send the jobs of a full sync as `sync_chunk(job_ids)` messages of up to ``size``
-    ids on `bulk`; returns how many jobs were sent."""
+    ids on `bulk`, after ``countdown`` seconds; returns how many jobs were sent."""
     from tasks.sync import sync_chunk
 
     ids = [d.job_id for d in dispatches]
@@ -27,10 +28,28 @@ def announce_chunks(dispatches: Iterable[Dispatch], size: int) -> int:
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
         try:
-            sync_chunk.apply_async(args=[chunk], queue="bulk", add_to_parent=False)
+            sync_chunk.apply_async(
+                args=[chunk], queue="bulk", countdown=countdown or None, add_to_parent=False
+            )
             sent += len(chunk)
         except Exception as exc:  # the broker is down: the sweeper re-announces later
             log.warning("could not announce %s jobs: %s", len(chunk), type(exc).__name__)
+    return sent
+
+
+def announce_grouped(dispatches: Iterable[Dispatch], size: int) -> int:
+    """`announce`, except that the jobs of a full-sync run go out as chunks of their run
+    (a chunk's batch reads and writes need one run)."""
+    runs: dict[int, list[Dispatch]] = defaultdict(list)
+    single: list[Dispatch] = []
+    for dispatch in dispatches:
+        if dispatch.queue == "bulk" and dispatch.run_id is not None:
+            runs[dispatch.run_id].append(dispatch)
+        else:
+            single.append(dispatch)
+    sent = announce(single)
+    for grouped in runs.values():
+        sent += announce_chunks(grouped, size)
     return sent
 
 

@@ -10,7 +10,7 @@ from celery import Task
 from models.db import session_scope
 from tasks.app import app
 from tasks.context import current_context
-from tasks.dispatch import announce, announce_chunks
+from tasks.dispatch import announce, announce_chunks, announce_grouped
 from workers import engine
 from workers.errors import RetryableError, SyncError
 
@@ -29,15 +29,15 @@ def sync_product(self: Task, job_id: int) -> str:
 
 @app.task(name="productsync.sync_chunk")
 def sync_chunk(job_ids: list[int]) -> int:
-    """Full-sync jobs in one go; a job that must retry is announced again on its own, and
-    jobs the chunk had no time for go back to the queue as a new chunk."""
-    chunk = engine.sync_chunk(current_context(), job_ids)
-    for job_id, result in chunk.results:
-        if result.retry_in is not None:
-            # Like sync_product's retry: if this publish is lost, the sweeper re-announces.
-            sync_product.apply_async(args=[job_id], queue="bulk", countdown=result.retry_in)
-    if chunk.deferred:
-        announce_chunks([engine.Dispatch(j, "bulk") for j in chunk.deferred], engine.CHUNK)
+    """Full-sync jobs in one go. What must go again (a retry, a wait, no time left) goes
+    again as a chunk; a wait longer than any countdown is the sweeper's (the rows say
+    when). If a publish is lost, the sweeper re-announces too."""
+    context = current_context()
+    chunk = engine.sync_chunk(context, job_ids)
+    for again in chunk.again():
+        if again.seconds <= context.settings.retry_cap_seconds:
+            dispatches = [engine.Dispatch(j, "bulk") for j in again.job_ids]
+            announce_chunks(dispatches, engine.CHUNK, countdown=again.seconds)
     return len(chunk.results)
 
 
@@ -86,7 +86,7 @@ def sweep() -> int:
     context = current_context()
     for run_id in engine.stalled_runs(context):
         full_sync.apply_async(args=[run_id])
-    return announce(engine.sweep(context))
+    return announce_grouped(engine.sweep(context), engine.CHUNK)
 
 
 @app.task(name="productsync.full_sync", bind=True, max_retries=None)  # listing limits

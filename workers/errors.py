@@ -170,3 +170,10 @@ class DataError(TerminalError):
     """A product breaks one of our own rules (missing SKU, duplicate SKU, bad price...)."""
 
     default_code = "invalid_data"
+
+
+def nothing_written(error: SyncError) -> bool:
+    """True when ``error`` means the vendor did not perform the call: our rate budget or
+    an open circuit refused to send it, or the vendor refused it as a whole (a 429, a
+    spent quota, a token it does not accept). A timeout or a 5xx may have written."""
+    return isinstance(error, RateLimited | ParkedError)

@@ -64,6 +64,9 @@ class Settings:
     poll_settle_seconds: float = 5.0
     default_poll_interval_seconds: float = 60.0
     job_lease_seconds: float = 120.0
+    # A full-sync chunk's lease: short, because a working chunk renews it every third of
+    # it, so the jobs of a chunk whose worker died go back to the queue this soon.
+    chunk_lease_seconds: float = 30.0
     sweep_interval_seconds: float = 30.0
     max_attempts: int = 8
     retry_base_seconds: float = 2.0
@@ -214,6 +217,11 @@ def _check(s: Settings) -> None:
         url = getattr(s, name)
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"PRODUCTSYNC_{name.upper()} must be an http(s) URL, got {url!r}")
+    if not 0 < s.chunk_lease_seconds <= s.job_lease_seconds:
+        raise ConfigError(
+            "PRODUCTSYNC_CHUNK_LEASE_SECONDS must be positive and at most "
+            f"PRODUCTSYNC_JOB_LEASE_SECONDS ({s.chunk_lease_seconds} vs {s.job_lease_seconds})"
+        )
     if s.job_lease_seconds * 4 > s.broker_visibility_timeout:
         raise ConfigError(
             "PRODUCTSYNC_JOB_LEASE_SECONDS must stay well below the broker visibility timeout "

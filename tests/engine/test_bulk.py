@@ -23,6 +23,7 @@ from workers.engine import (
     start_full_sync,
     sync_chunk,
 )
+from workers.engine.bulk import Deferral
 from workers.engine.locks import sku_lock
 from workers.errors import TransientError, ValidationFailed
 
@@ -177,7 +178,7 @@ def test_a_chunk_out_of_time_gives_its_jobs_back_unstarted(
     ids = [d.job_id for d in dispatches]
     monkeypatch.setattr("workers.engine.bulk.TIME_SHARE", 0.0)
     chunk = sync_chunk(ctx, ids)
-    assert (chunk.results, chunk.deferred) == ([], ids)
+    assert (chunk.results, chunk.deferred) == ([], [Deferral(ids, 0.0)])
     with session_scope(ctx.database_url) as session:
         rows = session.scalars(select(Job)).all()
         assert {(j.status, j.attempts, j.lease_owner) for j in rows} == {("pending", 0, None)}
@@ -203,7 +204,9 @@ def test_a_lost_batch_answer_is_settled_per_product_without_a_duplicate(
         make_due(ctx, dispatch.job_id)
     run_jobs(ctx, dispatches)  # searches first (a write may have happened): no duplicate
     assert len(quickbooks.writes) == 4 and quickbooks.calls.count("find_by_sku") == 4
-    assert {e.action for e in history(ctx)[-4:]} == {"unchanged"}  # found, already right
+    # Found, already right: created by the batch whose answer was lost, and said so.
+    assert {e.action for e in history(ctx)[-4:]} == {"created"}
+    assert all("create was lost" in str((e.details or {}).get("notes")) for e in history(ctx)[-4:])
 
 
 def test_odd_products_of_a_chunk_go_one_at_a_time_and_the_rest_in_one_batch(

@@ -215,6 +215,7 @@ def test_hubspot_create_with_unknown_outcome_waits_for_search_then_finds_it(
 
     later = replace(ctx, settings=ctx.settings.replace(poll_overlap_seconds=0.0))
     make_due(ctx, dispatch.job_id)
-    assert sync_product(later, dispatch.job_id).outcome == "unchanged"  # found, not re-created
+    # Found, not re-created; recorded as the create it was.
+    assert sync_product(later, dispatch.job_id).outcome == "created"
     assert len(hubspot.by_sku("L-1")) == 1
     assert job(ctx, dispatch.job_id).write_started_at is None

@@ -2,14 +2,19 @@
 
 ::
 
-    claim every job of the chunk in one conditional UPDATE (those not claimable are
-    someone else's: a duplicate delivery, a retry already announced)
+    claim every job of the chunk in one conditional UPDATE, with a short lease that a
+    thread renews while the chunk works (`lease_keeper`); those not claimable are someone
+    else's: a duplicate delivery, a retry already announced
     the chunk's reads, in batches (`chunk_reads`)
     the chunk's writes, in batches (`chunk_writes`): one write_many, one transaction
     what is not plain: one product at a time (`sync.run_claimed`), with the chunk's reads
 
-A per-product error never touches its neighbours; a read that fails for the whole chunk
-fails each product's attempt with that error, so every job follows its own budget.
+A chunk stays a chunk (`chunk_waits`): a wait that holds for every product (a rate limit,
+a 429, an open circuit) is sat out when short, else the chunk's jobs are given back and
+announced again together for when it is over; jobs that must retry are announced again
+together too (`ChunkResult.again`). A per-product error never touches its neighbours; a
+read that fails for the whole chunk fails each product's attempt with that error, so
+every job follows its own budget.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from models import utcnow
 from models.db import session_scope
 from workers.engine import jobs
 from workers.engine.chunk_reads import ChunkLookup, prefetch
+from workers.engine.chunk_waits import Wait
 from workers.engine.chunk_writes import write_chunk
 from workers.engine.context import SyncContext
+from workers.engine.lease_keeper import LeaseKeeper
 from workers.engine.sweep import mark_queue_busy
 from workers.engine.sync import Claimed, SyncResult, claim_jobs, run_claimed
 
@@ -36,43 +45,98 @@ TIME_SHARE = 0.5
 
 
 @dataclass(frozen=True)
+class Deferral:
+    """Jobs given back together, to announce again as one chunk after ``seconds``."""
+
+    job_ids: list[int]
+    seconds: float
+
+
+@dataclass(frozen=True)
 class ChunkResult:
-    """Each attempted job's result (a ``retry_in`` means announce that job again, alone,
-    after that many seconds) and the claimed jobs the chunk gave back unstarted, to
-    announce again as a chunk."""
+    """Each attempted job's result (a ``retry_in`` means that job is due again after that
+    many seconds) and the jobs the chunk gave back unstarted, to announce again as
+    chunks (`deferred`)."""
 
     results: list[tuple[int, SyncResult]] = field(default_factory=list)
-    deferred: list[int] = field(default_factory=list)
+    deferred: list[Deferral] = field(default_factory=list)
+
+    def again(self) -> list[Deferral]:
+        """Everything to announce again, in chunks: the deferrals, and the jobs that must
+        retry, together, once the last of them is due."""
+        retrying = [(job_id, r.retry_in) for job_id, r in self.results if r.retry_in is not None]
+        if not retrying:
+            return list(self.deferred)
+        ids = [job_id for job_id, _ in retrying]
+        return [*self.deferred, Deferral(ids, max(delay for _, delay in retrying))]
 
 
 def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
     """Run the jobs of one chunk, for at most half a job lease (also the task's soft time
     limit): what is left then is given back, its attempts budget untouched."""
+    s = ctx.settings
     owner = f"{ctx.worker_id}:{uuid.uuid4().hex[:8]}"
-    budget = ctx.settings.job_lease_seconds * TIME_SHARE
-    started = time.monotonic()
-    claimed = claim_jobs(ctx, job_ids, owner)
+    deadline = time.monotonic() + s.job_lease_seconds * TIME_SHARE
+    claimed = claim_jobs(ctx, job_ids, owner, lease_seconds=s.chunk_lease_seconds)
     if not claimed:
         return ChunkResult()
-    lookup = prefetch(ctx, claimed)
+    with LeaseKeeper(
+        ctx.database_url,
+        [c.job.id for c in claimed],
+        owner=owner,
+        lease_seconds=s.chunk_lease_seconds,
+        for_at_most=s.job_lease_seconds,
+    ):
+        return _run(ctx, claimed, owner, deadline)
+
+
+def _run(ctx: SyncContext, claimed: list[Claimed], owner: str, deadline: float) -> ChunkResult:
     outcome = ChunkResult()
+    lookup = prefetch(ctx, claimed, deadline=deadline)
+    if isinstance(lookup, ChunkLookup):
+        wait = lookup.wait(cap=ctx.settings.retry_cap_seconds)
+        if wait is not None:  # a read refused as a whole: the chunk waits, whole
+            return _defer(ctx, claimed, owner, wait, outcome, unwritten=False)
     if isinstance(lookup, ChunkLookup) and lookup.index is not None:
-        if time.monotonic() - started > budget:
-            return _give_back(ctx, claimed, owner, outcome)
+        if time.monotonic() > deadline:
+            return _defer(ctx, claimed, owner, Wait(0.0), outcome, unwritten=False)
         mark_queue_busy(ctx, claimed[0].job.queue)
-        batch = write_chunk(ctx, claimed, owner, lookup)
+        batch = write_chunk(ctx, claimed, owner, lookup, deadline=deadline)
         outcome.results.extend(batch.results)
+        for wait, waiting in batch.waiting:
+            _defer(ctx, waiting, owner, wait, outcome, unwritten=True)
         claimed = batch.rest
     for position, item in enumerate(claimed):
-        if time.monotonic() - started > budget:
-            return _give_back(ctx, claimed[position:], owner, outcome)
+        if time.monotonic() > deadline:
+            return _defer(ctx, claimed[position:], owner, Wait(0.0), outcome, unwritten=False)
         outcome.results.append((item.job.id, run_claimed(ctx, item, owner, lookup)))
     return outcome
 
 
-def _give_back(
-    ctx: SyncContext, rest: Sequence[Claimed], owner: str, outcome: ChunkResult
+def _defer(
+    ctx: SyncContext,
+    rest: Sequence[Claimed],
+    owner: str,
+    wait: Wait,
+    outcome: ChunkResult,
+    *,
+    unwritten: bool,
 ) -> ChunkResult:
+    """Give ``rest`` back unstarted until ``wait`` ends. ``unwritten``: this attempt's
+    writes for them were refused as a whole, so a create it noted as started is not one
+    (an earlier attempt's note is kept: only jobs without one reach the batch write)."""
+    if not rest:
+        return outcome
+    until = utcnow() + timedelta(seconds=wait.seconds)
     with session_scope(ctx.database_url) as session:
-        outcome.deferred.extend(jobs.release(session, [c.job.id for c in rest], owner=owner))
+        ids = jobs.defer(
+            session,
+            [c.job.id for c in rest],
+            owner=owner,
+            until=until,
+            reason=wait.reason,
+            unwritten=unwritten,
+        )
+    if ids:
+        outcome.deferred.append(Deferral(ids, wait.seconds))
     return outcome

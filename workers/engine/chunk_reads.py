@@ -4,8 +4,10 @@ ONE batch read of the CURRENT sources (HubSpot batch/read, QBO `Id IN (…)`); d
 candidates from product links, else the run's SKU index (`sku_index`), else (the index
 is gone: expired, or Redis lost it) ONE batch SKU search of the destination for the
 products without a link; ONE batch read of the linked and indexed destination ids. A
-read that fails for the whole chunk fails each product's attempt with that error, so
-every job follows its own budget.
+short rate-limit wait is sat out (`chunk_waits.patiently`); a read refused as a whole
+(a longer wait, an open circuit) makes the whole chunk wait (`ChunkLookup.wait`); any
+other read that fails for the whole chunk fails each product's attempt with that error,
+so every job follows its own budget.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from models.db import session_scope
 from workers.catalog.port import Catalog, Record, destination_of, source_of
 from workers.engine import sku_index
+from workers.engine.chunk_waits import Wait, patiently, wait_for
 from workers.engine.context import SyncContext
 from workers.engine.links import linked_id, links_by_id
 from workers.engine.sync import Claimed, Lookup
@@ -73,8 +76,16 @@ class ChunkLookup(Lookup):
             return None  # not searched (the product had a link): the attempt searches
         return [self.targets[i] for i in ids or [] if i in self.targets]
 
+    def wait(self, *, cap: float) -> Wait | None:
+        """The wait a read refused as a whole asks of the chunk (nothing was written)."""
+        for error in (self.source_error, self.target_error):
+            wait = wait_for(error, cap=cap)
+            if wait is not None:
+                return wait
+        return None
 
-def prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
+
+def prefetch(ctx: SyncContext, claimed: list[Claimed], *, deadline: float) -> Lookup:
     first = claimed[0]
     account = first.account
     run_id = first.job.run_id
@@ -88,7 +99,8 @@ def prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
     lookup = ChunkLookup()
     source = ctx.catalogs(system, account.id)
     try:
-        lookup.sources = source.get_many([c.job.source_id for c in claimed])
+        ids = [c.job.source_id for c in claimed]
+        lookup.sources = patiently(lambda: source.get_many(ids), deadline=deadline)
     except SyncError as err:
         lookup.source_error = err
         return lookup
@@ -103,7 +115,11 @@ def prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
             # The run's index is gone: one search for the SKUs that have no link.
             unlinked = [sku for source_id, sku in mapped.items() if source_id not in linked]
             lookup.index = {}  # a failed search fails each product through `candidates`
-            found = destination.find_by_skus(unlinked) if unlinked else {}
+            found = (
+                patiently(lambda: destination.find_by_skus(unlinked), deadline=deadline)
+                if unlinked
+                else {}
+            )
             lookup.index = {sku: [r.id for r in records] for sku, records in found.items()}
             lookup.targets = {r.id: r for records in found.values() for r in records}
             lookup.read = set(lookup.targets)
@@ -113,7 +129,7 @@ def prefetch(ctx: SyncContext, claimed: list[Claimed]) -> Lookup:
         wanted = [i for i in dict.fromkeys(wanted) if i not in lookup.read]
         if wanted:
             lookup.read |= set(wanted)
-            lookup.targets |= destination.get_many(wanted)
+            lookup.targets |= patiently(lambda: destination.get_many(wanted), deadline=deadline)
     except SyncError as err:
         lookup.target_error = err
     return lookup

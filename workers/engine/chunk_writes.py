@@ -10,7 +10,9 @@
     1 → update only what differs, nothing differs → zero writes, ≥ 2 → refused as a
     duplicate)
     last checks: direction, leases (creates note `write_started_at` in one UPDATE), locks
-    ONE `Catalog.write_many` (QBO /batch of 30, HubSpot batch upsert/update of 100)
+    ONE `Catalog.write_many` (QBO /batch of 30, HubSpot batch upsert/update of 100);
+    writes refused as a whole (rate limit, 429, open circuit) wait: sat out when short,
+    else given back to wait as a chunk (`BatchOutcome.waiting`, `chunk_waits`)
     ONE transaction: links + job outcomes + history rows + run progress
     release the locks
 
@@ -25,6 +27,7 @@ settles it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +36,7 @@ from models.db import session_scope
 from workers.catalog.port import Catalog, Direction, Record, System, Write, destination_of
 from workers.engine import jobs
 from workers.engine.chunk_reads import ChunkLookup
+from workers.engine.chunk_waits import Wait, longest, wait_for
 from workers.engine.conflicts import duplicate_sku, label
 from workers.engine.context import SyncContext
 from workers.engine.guards import Skip, check_still_current
@@ -77,15 +81,22 @@ class _Item:
 
 @dataclass
 class BatchOutcome:
-    """The results of the jobs the batch settled, and the jobs left to the per-product
-    path (still claimed by this owner, their attempt not yet recorded)."""
+    """The results of the jobs the batch settled, the jobs left to the per-product path,
+    and the jobs whose writes were refused as a whole and must wait (both still claimed
+    by this owner, their attempt not yet recorded)."""
 
     results: list[tuple[int, SyncResult]] = field(default_factory=list)
     rest: list[Claimed] = field(default_factory=list)
+    waiting: list[tuple[Wait, list[Claimed]]] = field(default_factory=list)
 
 
 def write_chunk(
-    ctx: SyncContext, claimed: Sequence[Claimed], owner: str, lookup: ChunkLookup
+    ctx: SyncContext,
+    claimed: Sequence[Claimed],
+    owner: str,
+    lookup: ChunkLookup,
+    *,
+    deadline: float,
 ) -> BatchOutcome:
     """Sync a plain full-sync chunk (one account, one run, one mapping) in batches."""
     out = BatchOutcome()
@@ -99,7 +110,7 @@ def write_chunk(
         _settle(ctx, item, owner, sku_busy(), out)
     try:
         resolved = _resolved(ctx, locked, owner, lookup, destination, out)
-        done = _written(ctx, resolved, owner, account, destination, out)
+        done = _written(ctx, resolved, owner, account, destination, out, deadline)
         _record(ctx, done, owner, account, out)
     finally:
         release_all(ctx.redis, [item.lock for item in locked])
@@ -238,17 +249,18 @@ def _written(
     account: Account,
     destination: Catalog,
     out: BatchOutcome,
+    deadline: float,
 ) -> list[tuple[_Item, Action]]:
     """The batch write; returns each product that ended well with what it did."""
     done: list[tuple[_Item, Action]] = [(i, "unchanged") for i in resolved if i.write is None]
     writing = [item for item in resolved if item.write is not None]
     writing = _cleared_to_write(ctx, writing, owner, account, out)
-    if not writing:
-        return done
-    answers = destination.write_many([item.write for item in writing if item.write is not None])
+    answers = _answers(ctx, writing, owner, destination, out, deadline)
     for item in writing:
         assert item.write is not None
-        answer = answers.get(item.write.key)
+        if item.write.key not in answers:
+            continue  # waiting in `out.waiting`, or settled while it waited
+        answer = answers[item.write.key]
         if isinstance(answer, Record):
             item.target = answer
             done.append((item, "created" if item.write.current is None else "updated"))
@@ -262,6 +274,45 @@ def _written(
             )
             _settle(ctx, item, owner, error, out)
     return done
+
+
+def _answers(
+    ctx: SyncContext,
+    writing: list[_Item],
+    owner: str,
+    destination: Catalog,
+    out: BatchOutcome,
+    deadline: float,
+) -> dict[str, Record | SyncError | None]:
+    """Each write's answer. Writes refused as a whole (nothing written) are sent again
+    after a short wait, while the locks last; after a longer one they are left out of the
+    answers and wait in `out.waiting`, as a chunk."""
+    answers: dict[str, Record | SyncError | None] = {}
+    pending = writing
+    while pending:
+        sent = destination.write_many([item.write for item in pending if item.write])
+        waits: list[tuple[_Item, Wait]] = []
+        for item in pending:
+            assert item.write is not None
+            answer = sent.get(item.write.key)
+            wait = wait_for(answer, cap=ctx.settings.retry_cap_seconds)
+            if wait is None:
+                answers[item.write.key] = answer
+            else:
+                waits.append((item, wait))
+        if not waits:
+            break
+        wait = longest(w for _, w in waits)
+        pending = [item for item, _ in waits]
+        if not wait.short or time.monotonic() + wait.seconds > deadline:
+            out.waiting.append((wait, [item.claimed for item in pending]))
+            break
+        time.sleep(wait.seconds)
+        held = still_held_all(ctx.redis, [item.lock for item in pending])
+        for item in (item for item, ok in zip(pending, held, strict=True) if not ok):
+            _settle(ctx, item, owner, lock_expired(), out)
+        pending = [item for item, ok in zip(pending, held, strict=True) if ok]
+    return answers
 
 
 def _cleared_to_write(

@@ -26,6 +26,7 @@ class Dispatch(NamedTuple):
 
     job_id: int
     queue: str  # "sync" or "bulk"
+    run_id: int | None = None  # a full sync's: announced with its run's others, in chunks
 
 
 def default_worker_id() -> str:

@@ -96,7 +96,10 @@ def claim_many(
             Job.id.in_(list(job_ids)),
             Job.attempts < max_attempts,
             or_(
-                (Job.status == "pending") & (Job.next_attempt_at <= now + EARLY_TOLERANCE),
+                # A parked job whose time has come is claimable too: a chunk deferred on
+                # an open circuit comes back by its own countdown, not by the sweeper.
+                Job.status.in_(("pending", "parked"))
+                & (Job.next_attempt_at <= now + EARLY_TOLERANCE),
                 (Job.status == "running") & (Job.lease_expires_at < now),
             ),
         )
@@ -105,6 +108,7 @@ def claim_many(
             attempts=Job.attempts + 1,
             lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
+            park_reason=None,
             updated_at=now,
         )
         .returning(Job)
@@ -116,22 +120,53 @@ def claim_many(
 def release(session: Session, job_ids: Sequence[int], *, owner: str) -> list[int]:
     """Give claimed jobs back unstarted: pending and due, the claim's attempt not counted.
     Returns those that were still ours."""
-    now = utcnow()
+    return defer(session, job_ids, owner=owner, until=utcnow())
+
+
+def defer(
+    session: Session,
+    job_ids: Sequence[int],
+    *,
+    owner: str,
+    until: datetime,
+    reason: str | None = None,
+    unwritten: bool = False,
+) -> list[int]:
+    """Give claimed jobs back to wait until ``until``, the claim's attempt not counted (a
+    wait is not a try): pending, or parked with ``reason`` (a code, shown by `status`).
+    ``unwritten``: the caller knows nothing was written for them (the rate budget, a 429
+    or an open circuit refused the call), so a create noted as started is not one.
+    Returns the ids that were still ours."""
+    values: dict[str, Any] = {
+        "status": "parked" if reason else "pending",
+        "park_reason": reason,
+        "attempts": Job.attempts - 1,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "next_attempt_at": until,
+        # The message comes back at `until`; the sweeper waits a lease past it.
+        "enqueued_at": until,
+        "updated_at": utcnow(),
+    }
+    if unwritten:
+        values["write_started_at"] = None
     result = session.execute(
         update(Job)
         .where(Job.id.in_(list(job_ids)), Job.status == "running", Job.lease_owner == owner)
-        .values(
-            status="pending",
-            attempts=Job.attempts - 1,
-            lease_owner=None,
-            lease_expires_at=None,
-            next_attempt_at=now,
-            enqueued_at=now,
-            updated_at=now,
-        )
+        .values(**values)
         .returning(Job.id)
     )
     return sorted(result.scalars().all())
+
+
+def renew(session: Session, job_ids: Sequence[int], *, owner: str, lease_seconds: float) -> int:
+    """Extend the lease of the jobs this owner still holds; returns how many."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.status == "running", Job.lease_owner == owner)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+    )
+    return int(result.rowcount)
 
 
 def mark_write_started(session: Session, job_id: int, *, owner: str) -> bool:

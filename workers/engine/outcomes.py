@@ -104,6 +104,10 @@ def record_attempt(
     if rotate_request:
         values["request_id"] = new_request_id()
         values["request_generation"] = Job.request_generation + 1
+        if job.write_started_at is None:
+            # This attempt's write did not happen, so a create it noted as started was
+            # not one (an earlier attempt's note stays: that write may have happened).
+            values["write_started_at"] = None
     fenced = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.status == "running", Job.lease_owner == owner)

@@ -74,7 +74,7 @@ def sweep(ctx: SyncContext) -> list[Dispatch]:
             job.park_reason = None
             job.enqueued_at = now
             job.next_attempt_at = min(job.next_attempt_at, now)
-            announce.append(Dispatch(job.id, job.queue))
+            announce.append(Dispatch(job.id, job.queue, job.run_id))
     return announce
 
 

@@ -132,7 +132,9 @@ def settle(ctx: SyncContext, attempt: Attempt, owner: str, exc: Exception) -> Sy
     return _retry(ctx, attempt, owner, err)
 
 
-def claim_jobs(ctx: SyncContext, job_ids: Sequence[int], owner: str) -> list[Claimed]:
+def claim_jobs(
+    ctx: SyncContext, job_ids: Sequence[int], owner: str, *, lease_seconds: float | None = None
+) -> list[Claimed]:
     """The claims and everything their attempts read from Postgres, in one transaction;
     in id order. A job of a deleted account stays running: the sweeper closes it."""
     with session_scope(ctx.database_url) as session:
@@ -140,7 +142,7 @@ def claim_jobs(ctx: SyncContext, job_ids: Sequence[int], owner: str) -> list[Cla
             session,
             job_ids,
             owner=owner,
-            lease_seconds=ctx.settings.job_lease_seconds,
+            lease_seconds=lease_seconds or ctx.settings.job_lease_seconds,
             max_attempts=ctx.settings.max_attempts,
         )
         accounts: dict[int, Account | None] = {}

@@ -64,11 +64,29 @@ class Upsert:
     ) -> Written:
         """``candidates``: the destination's products with this SKU when already known
         (the bulk path's index), instead of a search."""
+        recovered = False
         if target is None:
             target = self._search(mapped, candidates)
+            # Found after a create whose answer never came: that create made it.
+            recovered = target is not None and self.attempt.job.write_started_at is not None
         if target is None:
             return Written("created", self._create(mapped))
-        return self._update(target, mapped)
+        written = self._update(target, mapped)
+        if recovered:
+            return self._recovered(written, mapped)
+        return written
+
+    def _recovered(self, written: Written, mapped: Mapped) -> Written:
+        """The history tells what happened: created (by the attempt whose answer was
+        lost), with the fields it was created with, not `unchanged`."""
+        assert written.destination is not None
+        fields = create_body(self.account, self.destination.system, mapped)
+        self.attempt.changes = {**created_changes(fields), **(self.attempt.changes or {})}
+        self.attempt.notes.append(
+            f"The answer to an earlier create was lost; found the product it created "
+            f"({label(self.destination.system)} id {written.destination.id})."
+        )
+        return Written("created", written.destination)
 
     # -- resolution -----------------------------------------------------------------------
 

@@ -189,7 +189,14 @@ class QuickBooksCatalog:
         ordered = sorted(writes, key=lambda w: (w.request_id, w.key))
         results: dict[str, Record | SyncError] = {}
         for i in range(0, len(ordered), batch.MAX_ITEMS):
-            results.update(self._write_batch(ordered[i : i + batch.MAX_ITEMS]))
+            part = self._write_batch(ordered[i : i + batch.MAX_ITEMS])
+            results.update(part)
+            refused = batch.refused_whole(part.values())
+            if refused is not None:
+                # Refused as a whole (the rate budget, a 429, an open circuit): the batches
+                # after it would be too, so they are not tried (nothing was written).
+                results.update({w.key: refused for w in ordered[i + batch.MAX_ITEMS :]})
+                break
         return results
 
     def _write_batch(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
