@@ -3,14 +3,17 @@ every message is sent, and the task keeps nothing per message it sent."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 
+import kombu.pools
 import pytest
 import redis
 from celery._state import _task_stack
 
 from tasks import app
-from tasks.dispatch import announce, announce_chunks
+from tasks.dispatch import announce, announce_chunks, announce_grouped
 from tasks.sync import poll
 from workers.engine import Dispatch
 
@@ -28,6 +31,9 @@ def broker(redis_url: str) -> Iterator[redis.Redis]:
         if app._pool is not None:
             app._pool.force_close_all()
         app.conf.broker_url, app._pool = configured, pool
+        # kombu keeps producer pools per broker URL, the closed one among them.
+        app.amqp._producer_pool = None
+        kombu.pools.reset()
         client.flushdb()
         client.close()
 
@@ -55,3 +61,31 @@ def test_a_task_announcing_jobs_keeps_no_result_per_message(
     # kept 100,000 results until it returned (the poller's memory grew with the window).
     assert inside_a_task == []
     assert broker.llen("sync") == 5 and broker.llen("bulk") == 3
+
+
+def test_swept_jobs_of_a_run_go_out_as_chunks_of_their_run(broker: redis.Redis) -> None:
+    swept = [
+        Dispatch(1, "bulk", 7),
+        Dispatch(2, "sync"),
+        Dispatch(3, "bulk", 8),
+        Dispatch(4, "bulk", 7),
+        Dispatch(5, "bulk"),  # a retry of a product of no run: on its own
+    ]
+    assert announce_grouped(swept, 100) == 5
+    sent = [_task_and_args(raw) for raw in broker.lrange("bulk", 0, -1)]
+    assert sorted(sent) == sorted(
+        [
+            ("productsync.sync_chunk", [[1, 4]]),
+            ("productsync.sync_chunk", [[3]]),
+            ("productsync.sync_product", [5]),
+        ]
+    )
+    assert [_task_and_args(raw) for raw in broker.lrange("sync", 0, -1)] == [
+        ("productsync.sync_product", [2])
+    ]
+
+
+def _task_and_args(raw: bytes) -> tuple[str, list[object]]:
+    message = json.loads(raw)
+    args, _, _ = json.loads(base64.b64decode(message["body"]))
+    return message["headers"]["task"], args
