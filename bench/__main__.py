@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -74,6 +75,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stop_on_sigterm() -> None:
+    """`timeout`, service managers and `kill` stop with SIGTERM, whose default ends Python
+    at once, skipping every `finally`: the workers, beat and servers this run started
+    would outlive it. SIGTERM is made to stop the run as Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; the exits are running
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -104,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     shown = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
     doc["meta"]["json_name"] = f"`{shown}`"
     print(f"results go to {path}", flush=True)
-    run(config, plan, doc, lambda d: write_json(d, path))
+    _stop_on_sigterm()
+    try:
+        run(config, plan, doc, lambda d: write_json(d, path))
+    except KeyboardInterrupt:
+        # The stack's exits have stopped every process this run started.
+        print(f"interrupted; what was measured so far is in {path}", file=sys.stderr)
+        return 130
     args.doc.parent.mkdir(parents=True, exist_ok=True)
     args.doc.write_text(render(doc))
     for verdict in evaluate(doc):
