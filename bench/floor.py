@@ -49,13 +49,37 @@ def window_floor(calls: int, limit: int, window: float) -> float:
     return ((calls - 1) // limit) * window
 
 
+def joint_floor(calls: int, windows: Iterable[tuple[int, float]]) -> float:
+    """Least seconds between the first and the last of ``calls`` that each pass every
+    ``(limit, window)`` rolling limit: the greedy earliest schedule (each call as soon as
+    every window has room), which no other schedule beats for identical calls."""
+    limits = [(limit, window) for limit, window in windows if limit > 0]
+    if calls <= 1 or not limits:
+        return 0.0
+    times = [0.0] * calls
+    for i in range(1, calls):
+        t = times[i - 1]
+        for limit, window in limits:
+            if i >= limit:
+                t = max(t, times[i - limit] + window)
+        times[i] = t
+    return times[-1]
+
+
 def rate_floor(buckets: Iterable[Bucket], calls: Mapping[str, Mapping[str, int]]) -> Floor:
     """The floor for ``calls`` = {system: {category: count}} under ``buckets``."""
+    buckets = list(buckets)
     per_bucket: dict[str, float] = {}
     for bucket in buckets:
         by_category = calls.get(bucket.system, {})
         n = sum(count for category, count in by_category.items() if category in bucket.counts)
         per_bucket[f"{bucket.system}.{bucket.name}"] = window_floor(n, bucket.limit, bucket.window)
+    for system, by_category in calls.items():
+        for category, n in by_category.items():
+            binding = [b for b in buckets if b.system == system and category in b.counts]
+            if len(binding) > 1:
+                windows = [(b.limit, b.window) for b in binding]
+                per_bucket[f"{system}.{category} (all limits)"] = joint_floor(n, windows)
     if not per_bucket or max(per_bucket.values()) == 0:
         return Floor(0.0, "none", per_bucket)
     binding = max(per_bucket, key=lambda name: per_bucket[name])

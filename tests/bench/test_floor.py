@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.floor import Bucket, rate_floor, window_floor
+from bench.floor import Bucket, joint_floor, rate_floor, window_floor
 from bench.presets import RatePreset, parse_preset
 
 
@@ -61,3 +61,14 @@ def test_parse_preset() -> None:
         parse_preset("gold*2")
     with pytest.raises(ValueError, match="positive"):
         parse_preset("starter*0")
+
+
+def test_calls_under_several_limits_at_once_get_the_schedule_those_allow() -> None:
+    # 334 QBO batches: 120 a minute, but also 10 a second, so each minute's 120 take
+    # 12 s: 0-11 s, 60-71 s, then the last 94 from 120 s to 129 s.
+    assert joint_floor(334, [(10, 1), (500, 60), (120, 60)]) == 129.0
+    assert joint_floor(334, [(120, 60)]) == window_floor(334, 120, 60) == 120.0
+    assert joint_floor(1, [(1, 60)]) == 0.0 and joint_floor(50, []) == 0.0
+    floor = rate_floor(RatePreset("starter", 1).buckets(), {"quickbooks": {"batch": 334}})
+    assert floor.per_bucket["quickbooks.batch"] == 120.0
+    assert (floor.seconds, floor.binding) == (129.0, "quickbooks.batch (all limits)")
