@@ -93,7 +93,8 @@ def sweep() -> int:
 def full_sync(self: Task, run_id: int) -> int:
     context = current_context()
     try:
-        return announce_chunks(engine.enumerate_run(context, run_id), engine.CHUNK)
+        dispatches = engine.enumerate_run(context, run_id)
+        return announce_chunks(dispatches, engine.run_chunk_size(context, run_id))
     except RetryableError as err:
         attempt = self.request.retries + 1
         s = context.settings

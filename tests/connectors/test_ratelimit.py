@@ -36,6 +36,19 @@ def test_window_refuses_beyond_limit_with_the_wait(rclient: redis.Redis) -> None
     assert 9.5 < (caught.value.retry_after or 0) <= 10.2
 
 
+def test_available_in_tells_the_wait_and_takes_nothing(rclient: redis.Redis) -> None:
+    budget = _budget(rclient, "quickbooks", overrides={"batch_per_minute": 2}, max_wait=0)
+    assert budget.available_in("batch") == 0.0
+    for _ in range(5):  # asking never uses the budget up
+        assert budget.available_in("batch") == 0.0
+    budget.acquire("batch").release()
+    budget.acquire("batch").release()
+    assert 59 < budget.available_in("batch") <= 61.2
+    assert budget.available_in("default") == 0.0  # only batches wait for the batch window
+    budget.block(30)
+    assert 29 < budget.available_in("default") <= 30
+
+
 def test_short_wait_is_absorbed_within_max_wait(rclient: redis.Redis) -> None:
     budget = _budget(rclient, overrides={"per_second": 2})
     started = time.monotonic()

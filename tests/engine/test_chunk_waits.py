@@ -17,7 +17,7 @@ from tests.engine.helpers import history
 from tests.engine.test_bulk import full_sync, widget
 from tests.support.memory_catalog import MemoryCatalog
 from workers.engine import SyncContext, sync_chunk
-from workers.engine.bulk import Deferral
+from workers.engine.bulk import Deferral, chunk_size
 from workers.engine.lease_keeper import LeaseKeeper
 from workers.engine.sync import claim_jobs
 from workers.errors import CircuitOpen, QuotaExhausted, RateLimited, TransientError
@@ -163,3 +163,28 @@ def test_a_working_chunk_keeps_its_short_lease_and_a_dead_one_loses_it(
     assert renewed is alive
     # A dead chunk's jobs are anyone's once the short lease ran out (here, another claim).
     assert len(claim_jobs(ctx, ids, "owner-2", lease_seconds=0.6)) == (0 if alive else 3)
+
+
+def test_a_chunk_whose_writes_must_wait_long_waits_before_reading_anything(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    for n in range(3):
+        hubspot.add(widget(f"A-{n}"))
+    _, dispatches = full_sync(ctx, account_id)
+    ids = [d.job_id for d in dispatches]
+    quickbooks.wait_before_writes = 40.0  # QBO's batch window is full for 40 s
+
+    chunk = sync_chunk(ctx, ids)
+
+    assert chunk.deferred == [Deferral(ids, 40.0)]
+    assert "get_many" not in hubspot.calls  # nothing read that would be read again
+    assert {j.status for j in jobs_of(ctx, ids)} == {"pending"}
+
+    quickbooks.wait_before_writes = 3.0  # short: the chunk goes on and waits in place
+    all_due(ctx, ids)
+    assert Counter(r.outcome for _, r in sync_chunk(ctx, ids).results) == {"created": 3}
+
+
+def test_chunks_into_quickbooks_fill_its_batches_of_30() -> None:
+    assert chunk_size("hubspot_to_quickbooks") == 90
+    assert chunk_size("quickbooks_to_hubspot") == 100

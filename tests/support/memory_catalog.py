@@ -45,6 +45,7 @@ class MemoryCatalog:
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
         self._last_stamp = utcnow() - timedelta(days=1)
+        self.wait_before_writes = 0.0
 
     # -- test helpers (what a person does in the vendor's UI) -----------------------------
 
@@ -180,6 +181,10 @@ class MemoryCatalog:
             )
             self.writes.append(Write("update", record.id, dict(changes), request_id))
         return record
+
+    def write_wait(self) -> float:
+        """Tests set ``wait_before_writes`` to stand for a spent rate budget."""
+        return self.wait_before_writes
 
     def writable_fields(self) -> dict[str, FieldSpec]:
         table = HUBSPOT_PRODUCT_FIELDS if self.system == "hubspot" else QBO_ITEM_FIELDS

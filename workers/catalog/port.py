@@ -133,6 +133,12 @@ class Catalog(Protocol):
         """
         ...
 
+    def write_wait(self) -> float:
+        """Seconds until `write_many`'s next call could be sent under the shared rate
+        budget (0: now). A hint that reserves nothing: a full-sync chunk asks before it
+        reads, so that it waits without having read for nothing."""
+        ...
+
     def writable_fields(self) -> dict[str, FieldSpec]:
         """The fields a mapping may write, by vendor name."""
         ...

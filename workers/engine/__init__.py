@@ -9,6 +9,7 @@ commit)::
     sweep(ctx) -> list[Dispatch]
     stalled_runs(ctx) -> list[int]                   (full syncs to announce again)
     enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
+    run_chunk_size(ctx, run_id) -> int                (jobs per chunk, by destination)
     fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult
     sync_chunk(ctx, job_ids) -> ChunkResult           (full-sync jobs, in chunks)
@@ -20,7 +21,7 @@ and, in the caller's transaction: `start_full_sync`, and the account service in
 from workers.engine.backoff import backoff_delay
 from workers.engine.bulk import CHUNK, ChunkResult, sync_chunk
 from workers.engine.context import CatalogFactory, Dispatch, SyncContext
-from workers.engine.full_sync import enumerate_run, fail_run, start_full_sync
+from workers.engine.full_sync import enumerate_run, fail_run, run_chunk_size, start_full_sync
 from workers.engine.poll import due_accounts, poll_account
 from workers.engine.sweep import stalled_runs, sweep
 from workers.engine.sync import SyncResult, sync_product
@@ -37,6 +38,7 @@ __all__ = [
     "enumerate_run",
     "fail_run",
     "poll_account",
+    "run_chunk_size",
     "stalled_runs",
     "start_full_sync",
     "sweep",

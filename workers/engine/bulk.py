@@ -27,18 +27,24 @@ from datetime import timedelta
 
 from models import utcnow
 from models.db import session_scope
+from workers.catalog.port import destination_of
 from workers.engine import jobs
 from workers.engine.chunk_reads import ChunkLookup, prefetch
-from workers.engine.chunk_waits import Wait
+from workers.engine.chunk_waits import SHORT_WAIT_SECONDS, Wait
 from workers.engine.chunk_writes import write_chunk
 from workers.engine.context import SyncContext
 from workers.engine.lease_keeper import LeaseKeeper
 from workers.engine.sweep import mark_queue_busy
 from workers.engine.sync import Claimed, SyncResult, claim_jobs, run_claimed
+from workers.errors import SyncError
 
 # HubSpot's batch/read takes 100 ids; QBO's `Id IN (…)` more. Fewer jobs per message
 # would spread a run over more processes, at one more pair of reads per chunk.
 CHUNK = 100
+# QBO writes go in /batch calls of 30: a chunk of 90 fills three, where 100 would need a
+# fourth for its last 10 (400 batches instead of 334 for 10,000 products, and QBO's 120
+# batches a minute are what binds a full sync into QuickBooks).
+QBO_CHUNK = 90
 # Of a job lease (the tasks' soft time limit): the rest of a slow chunk goes back to the
 # queue rather than outliving its leases.
 TIME_SHARE = 0.5
@@ -71,6 +77,11 @@ class ChunkResult:
         return [*self.deferred, Deferral(ids, max(delay for _, delay in retrying))]
 
 
+def chunk_size(direction: str) -> int:
+    """How many jobs of a full sync go in one chunk, by the destination's batch size."""
+    return QBO_CHUNK if destination_of(direction) == "quickbooks" else CHUNK  # type: ignore[arg-type]
+
+
 def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
     """Run the jobs of one chunk, for at most half a job lease (also the task's soft time
     limit): what is left then is given back, its attempts budget untouched."""
@@ -92,6 +103,9 @@ def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
 
 def _run(ctx: SyncContext, claimed: list[Claimed], owner: str, deadline: float) -> ChunkResult:
     outcome = ChunkResult()
+    wait = _write_wait(ctx, claimed)
+    if wait.seconds > SHORT_WAIT_SECONDS:  # the writes could not go for a while: read later
+        return _defer(ctx, claimed, owner, wait, outcome, unwritten=False)
     lookup = prefetch(ctx, claimed, deadline=deadline)
     if isinstance(lookup, ChunkLookup):
         wait = lookup.wait(cap=ctx.settings.retry_cap_seconds)
@@ -111,6 +125,20 @@ def _run(ctx: SyncContext, claimed: list[Claimed], owner: str, deadline: float) 
             return _defer(ctx, claimed[position:], owner, Wait(0.0), outcome, unwritten=False)
         outcome.results.append((item.job.id, run_claimed(ctx, item, owner, lookup)))
     return outcome
+
+
+def _write_wait(ctx: SyncContext, claimed: list[Claimed]) -> Wait:
+    """How long the destination's rate budget keeps this chunk's writes back, asked
+    before reading anything (chunks that wait for a full batch window would otherwise
+    read their sources again each time they came back)."""
+    account = claimed[0].account
+    if any(c.account.id != account.id for c in claimed):
+        return Wait(0.0)  # not a plain chunk: the per-product path decides
+    destination = ctx.catalogs(destination_of(account.direction), account.id)  # type: ignore[arg-type]
+    try:
+        return Wait(destination.write_wait())
+    except SyncError:
+        return Wait(0.0)  # Redis trouble: the calls themselves report it
 
 
 def _defer(

@@ -29,6 +29,7 @@ from models import Account, Job, SyncRun, utcnow
 from models.db import session_scope
 from workers.catalog.port import Record, destination_of, source_of
 from workers.engine import sku_index
+from workers.engine.bulk import CHUNK, chunk_size
 from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
@@ -112,6 +113,13 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
         conflicts = _fail_shared_skus(session, run, listing.shared)
         finish_run_if_done(session, run_id)
     return [d for d in created if d.job_id not in conflicts]
+
+
+def run_chunk_size(ctx: SyncContext, run_id: int) -> int:
+    """How many of the run's jobs go in one chunk (`bulk.chunk_size`)."""
+    with session_scope(ctx.database_url) as session:
+        run = session.get(SyncRun, run_id)
+        return chunk_size(run.direction) if run is not None else CHUNK
 
 
 def fail_run(ctx: SyncContext, run_id: int, error: SyncError) -> None:

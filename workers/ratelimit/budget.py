@@ -46,7 +46,7 @@ end
 local wait = 0
 local windows = #KEYS - 3
 for i = 1, windows do
-  local key, limit, span = KEYS[3 + i], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i])
+  local key, limit, span = KEYS[3 + i], tonumber(ARGV[6 + 2 * i]), tonumber(ARGV[7 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
   local used = redis.call('ZCARD', key)
   if used >= limit then
@@ -63,10 +63,10 @@ if concurrency > 0 then
     wait = tonumber(ARGV[6])
   end
 end
-if wait > 0 then return {0, wait} end
+if wait > 0 or ARGV[7] == '1' then return {0, wait} end
 for i = 1, windows do
   redis.call('ZADD', KEYS[3 + i], now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[3 + i], ARGV[6 + 2 * i])
+  redis.call('PEXPIRE', KEYS[3 + i], ARGV[7 + 2 * i])
 end
 if daily_limit > 0 then
   redis.call('INCR', KEYS[2])
@@ -151,25 +151,8 @@ class RateBudget:
     def acquire(self, op: str = "default") -> Lease:
         """Wait up to ``max_wait`` for a slot; else raise `RateLimited` (or `QuotaExhausted`
         when the daily cap is spent)."""
-        windows = self.limits.windows(op)
         member = uuid.uuid4().hex
-        today = datetime.now(UTC).astimezone(self.local_zone).date()
-        keys = [
-            self._blocked_key,
-            f"{self._prefix}:daily:{today.isoformat()}",
-            self._gate_key,
-            *(f"{self._prefix}:w:{w.name}" for w in windows),
-        ]
-        args: list[Any] = [
-            member,
-            self.limits.daily or 0,
-            int(timedelta(days=2).total_seconds()),
-            self.limits.concurrency or 0,
-            int(self.limits.lease_seconds * 1000),
-            CONCURRENCY_POLL_MS,
-        ]
-        for w in windows:
-            args += [w.limit, w.span_ms]
+        keys, args = self._script_input(op, member, dry=False)
         deadline = time.monotonic() + self.max_wait
         while True:
             status, wait_ms = self._run(self._acquire, keys, args)
@@ -194,6 +177,36 @@ class RateBudget:
                     system=self.system,
                 )
             time.sleep(wait)
+
+    def available_in(self, op: str = "default") -> float:
+        """Seconds until a slot for ``op`` could be granted (0: now), taking nothing: a
+        hint for callers deciding whether to start work that needs the slot. A spent
+        daily budget answers 0 (the call itself then raises `QuotaExhausted`)."""
+        keys, args = self._script_input(op, uuid.uuid4().hex, dry=True)
+        status, wait_ms = self._run(self._acquire, keys, args)
+        return 0.0 if status in (GRANTED, DAILY_SPENT) else wait_ms / 1000.0
+
+    def _script_input(self, op: str, member: str, *, dry: bool) -> tuple[list[str], list[Any]]:
+        windows = self.limits.windows(op)
+        today = datetime.now(UTC).astimezone(self.local_zone).date()
+        keys = [
+            self._blocked_key,
+            f"{self._prefix}:daily:{today.isoformat()}",
+            self._gate_key,
+            *(f"{self._prefix}:w:{w.name}" for w in windows),
+        ]
+        args: list[Any] = [
+            member,
+            self.limits.daily or 0,
+            int(timedelta(days=2).total_seconds()),
+            self.limits.concurrency or 0,
+            int(self.limits.lease_seconds * 1000),
+            CONCURRENCY_POLL_MS,
+            "1" if dry else "0",
+        ]
+        for w in windows:
+            args += [w.limit, w.span_ms]
+        return keys, args
 
     def block(self, seconds: float) -> None:
         """Make every worker of this account hold off for ``seconds`` (never shortens)."""

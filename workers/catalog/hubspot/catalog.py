@@ -267,6 +267,9 @@ class HubSpotCatalog:
     def _blank(self) -> dict[str, Any]:
         return {n: None for n in self.properties}
 
+    def write_wait(self) -> float:
+        return self.caller.budget.available_in("default")  # batch writes are plain calls
+
     def writable_fields(self) -> dict[str, FieldSpec]:
         return portal_schema.writable_fields(self.caller, self._schema)
 

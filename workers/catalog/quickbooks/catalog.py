@@ -284,6 +284,9 @@ class QuickBooksCatalog:
             status=exc.status,
         )
 
+    def write_wait(self) -> float:
+        return self.caller.budget.available_in("batch")
+
     def writable_fields(self) -> dict[str, FieldSpec]:
         return dict(QBO_ITEM_FIELDS)
 
