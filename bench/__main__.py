@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.environment import Config
 from bench.machine import ROOT
 from bench.presets import LATENCIES, parse_preset
+from bench.realspeed import RealSpeedPlan
 from bench.report import DOC_PATH, RESULTS_DIR, json_path, render, write_json
 from bench.run import DIRECTIONS, Plan, new_document, run
 from bench.steady import SteadyPlan
@@ -31,7 +32,9 @@ QUICK = {
     "steady_seconds": 2.0,
     "steady_rate": 3.0,
     "profile_n": 10,
+    "real_n": (30, 30),
 }
+REAL_PRESET = "starter*1"
 QUICK_PRESET = "starter*30"
 
 
@@ -67,12 +70,32 @@ def parser() -> argparse.ArgumentParser:
         "--profile-n", type=int, default=100, help="products synced under cProfile (0: skip)"
     )
     p.add_argument(
+        "--real-n",
+        type=int,
+        nargs=2,
+        default=(10_000, 10_000),
+        metavar=("HQ", "QH"),
+        help="products of the real-speed full syncs, HubSpot → QBO and QBO → HubSpot "
+        "(default 10000 10000; 0 skips a direction)",
+    )
+    p.add_argument(
+        "--real-preset",
+        default=REAL_PRESET,
+        help=f"preset of the real-speed full syncs (default {REAL_PRESET})",
+    )
+    p.add_argument(
         "--quick", action="store_true", help="smoke run: tiny N and sizes (what CI runs)"
     )
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--doc", type=Path, default=DOC_PATH, help="markdown page to write")
     p.add_argument("--render", type=Path, metavar="JSON", help="only re-render a saved run")
     return p
+
+
+def _real_speed(args: argparse.Namespace) -> RealSpeedPlan | None:
+    wanted = DIRECTIONS if args.direction == "both" else (args.direction,)
+    products = {d: n for d, n in zip(DIRECTIONS, args.real_n, strict=True) if n and d in wanted}
+    return RealSpeedPlan(args.real_preset, products) if products else None
 
 
 def _stop_on_sigterm() -> None:
@@ -99,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         vars(args).update(QUICK)
     try:
         preset = parse_preset(args.preset or (QUICK_PRESET if args.quick else DEFAULT_PRESET))
+        parse_preset(args.real_preset)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -110,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         directions=DIRECTIONS if args.direction == "both" else (args.direction,),
         naive=not args.no_naive,
         profile_products=args.profile_n,
+        real_speed=_real_speed(args),
     )
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     doc = new_document(config, command.strip())

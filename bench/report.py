@@ -136,6 +136,7 @@ def render(doc: Mapping[str, Any]) -> str:
             "",
         ]
     out += ["## Initial full sync", "", *_table(_SYNC_HEADER, _sync_rows(doc, "full"))]
+    out += _real_speed(doc)
     out += [
         "## Re-sync with nothing changed",
         "",
@@ -153,6 +154,39 @@ def render(doc: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _real_speed(doc: Mapping[str, Any]) -> list[str]:
+    real = [r for r in doc.get("runs", []) if r["scenario"] == "real"]
+    if not real:
+        return []
+    rows = []
+    for run in real:
+        phases = run.get("phases") or {}
+        path = run.get("per_product_path") or {}
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(path.get("by_reason", {}).items()))
+        rows.append(
+            [
+                _DIRECTIONS.get(run["direction"], run["direction"]),
+                _num(phases.get("listing_seconds"), 1),
+                _num(phases.get("writing_seconds"), 1),
+                f"{_num(run['floor_seconds'], 1)} ({run['floor_binding']})",
+                _num(path.get("products")) + (f" ({reasons})" if reasons else ""),
+            ]
+        )
+    header = ["direction", "listing s", "writes s", "floor s (binding)", "per-product path"]
+    return [
+        "## Initial full sync at real speed",
+        "",
+        f"The same full sync at the vendors' real limits and latency (`{real[0]['preset']}`), "
+        "large enough that the limits bind: what a new account's first sync costs. *Listing*: "
+        "from the first source call to the first destination write; *writes*: from the first "
+        "destination write to the last; *per-product path*: products written one at a "
+        "time, by reason (from the run's history).",
+        "",
+        *_table(_SYNC_HEADER, _sync_rows(doc, "real")),
+        *_table(header, rows),
+    ]
 
 
 def _ratios(doc: Mapping[str, Any]) -> list[str]:

@@ -14,6 +14,7 @@ from bench.environment import Bench, Config, bench_stack
 from bench.machine import load_average, machine_facts
 from bench.machinery import measure_memory
 from bench.profile import explain_cpu, profile_sync
+from bench.realspeed import RealSpeedPlan, measure_real_speed
 from bench.steady import SteadyPlan, measure_steady
 from tests.support.stack import StackAccount
 from workers.mapping import DEFAULT_MAPPINGS
@@ -33,6 +34,7 @@ class Plan:
     naive: bool = True
     profile_products: int = 100
     run_timeout: float = 1800.0
+    real_speed: RealSpeedPlan | None = field(default_factory=RealSpeedPlan)
 
 
 def new_document(config: Config, command: str) -> dict[str, Any]:
@@ -79,6 +81,8 @@ def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str
             profile = profile_sync(bench, DIRECTIONS[0], plan.profile_products)
             doc["machinery"]["profile"] = profile
             doc["machinery"]["cpu_explanation"] = explain_cpu(profile)
+    if plan.real_speed is not None:
+        measure_real_speed(config, plan.real_speed, doc, save)
     meta["load_average_end"] = load_average()
     meta["duration_seconds"] = round(time.perf_counter() - started, 1)
     save(doc)

@@ -1,0 +1,131 @@
+"""The regime users live in: an initial full sync at the vendors' real limits and real
+latency (`starter*1`), large enough that those limits bind.
+
+The default run's other scenarios use a sped-up preset, where no limit binds at 1,000
+products; this one is what a new account's first full sync costs. Besides the wall time
+against the rate-limit floor, it reports which products went the per-product way and
+why, from the run's own history (a product that needs it: a name QuickBooks refuses as a
+duplicate, a SKU shared in the source; anything else is a product the batches lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench import syncs
+from bench.calls import categorize
+from bench.environment import Bench, Config, bench_stack
+from bench.ledgers import Mark
+from bench.presets import parse_preset
+from models import HistoryEntry
+from models.db import session_scope
+from workers.catalog.port import destination_of, source_of
+
+log = logging.getLogger("bench")
+
+SCENARIO = "real"
+# What sends a product of a full sync down the per-product path because it needs it.
+NEEDED = {
+    "renamed": "QuickBooks refused the name as a duplicate (renamed one at a time)",
+    "duplicate_name": "QuickBooks refused the name even when renamed",
+    "duplicate_sku_in_source": "two source products share the SKU",
+    "duplicate_sku_in_destination": "two destination products share the SKU",
+}
+
+
+@dataclass(frozen=True)
+class RealSpeedPlan:
+    preset: str = "starter*1"
+    # H→Q: QBO's 120 batches of 30 a minute bind past 3,600 products. Q→H: every chunk
+    # makes one QBO read of 100 sources (10 a second, 500 a minute) and one HubSpot batch
+    # write of 100 (100 calls per 10 s): QBO's reads bind first, past about 45,000
+    # products (see bench/README.md).
+    products: dict[str, int] = field(
+        default_factory=lambda: {"hubspot_to_quickbooks": 10_000, "quickbooks_to_hubspot": 10_000}
+    )
+    run_timeout: float = 1800.0
+
+
+def measure_real_speed(
+    config: Config, plan: RealSpeedPlan, doc: dict[str, Any], save: Any
+) -> None:
+    """Append one ``real`` run per direction to ``doc["runs"]``."""
+    real = Config(parse_preset(plan.preset), config.latency, config.workers)
+    with bench_stack(real) as bench:
+        for direction, products in plan.products.items():
+            doc["runs"].append(_one(bench, direction, products, plan.run_timeout))
+            save(doc)
+
+
+def _one(bench: Bench, direction: str, products: int, timeout: float) -> dict[str, Any]:
+    log.info("real speed (%s): full sync %s of %d products", bench.config.preset.name,
+             direction, products)  # fmt: skip
+    account = bench.new_account(direction)
+    bench.seed_source(account, direction, products)
+    worker = bench.start_worker(f"real-{direction}", ("bulk",), bench.config.workers)
+    mark = bench.ledgers.mark()
+    try:
+        sync = syncs.ours(bench, account, direction, SCENARIO, worker, timeout=timeout)
+    finally:
+        worker.stop()
+    result = sync.as_dict()
+    result["per_product_path"] = per_product_path(bench, account.id)
+    result["phases"] = phases(bench, mark, direction)
+    log.info("  %.1f s (floor %.1f s), %s", sync.wall_seconds, sync.floor.seconds, sync.outcomes)
+    return result
+
+
+def phases(bench: Bench, mark: Mark, direction: str) -> dict[str, float]:
+    """Seconds from the first source call to the first destination write (the listing,
+    sequential pages that no limit binds) and from the first write to the last."""
+    source = source_of(direction)  # type: ignore[arg-type]
+    destination = destination_of(direction)  # type: ignore[arg-type]
+    first_call = min((_at(e) for e in bench.ledgers.entries(mark, source)), default=None)
+    writes = [
+        _at(e)
+        for e in bench.ledgers.entries(mark, destination)
+        if categorize(e) in ("batch", "write")
+    ]
+    if first_call is None or not writes:
+        return {}
+    return {
+        "listing_seconds": round(min(writes) - first_call, 3),
+        "writing_seconds": round(max(writes) - min(writes), 3),
+    }
+
+
+def _at(entry: dict[str, Any]) -> float:
+    return datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00")).timestamp()
+
+
+def per_product_path(bench: Bench, account_id: int) -> dict[str, Any]:
+    """Products of the account's runs that went one at a time, by reason."""
+    with session_scope(bench.stack.database_url) as session:
+        rows = session.execute(
+            select(HistoryEntry.error_code, HistoryEntry.details).where(
+                HistoryEntry.account_id == account_id
+            )
+        ).all()
+        attempts = session.scalar(
+            select(func.count()).where(HistoryEntry.account_id == account_id)
+        )
+    reasons: Counter[str] = Counter()
+    for code, details in rows:
+        notes = " ".join((details or {}).get("notes") or [])
+        if "already has an item named" in notes:
+            reasons["renamed"] += 1
+        elif code:
+            reasons[code] += 1
+    unneeded = {k: v for k, v in reasons.items() if k not in NEEDED}
+    return {
+        "products": sum(reasons.values()),
+        "by_reason": dict(reasons),
+        "unneeded": unneeded,
+        "history_rows": int(attempts or 0),
+    }
