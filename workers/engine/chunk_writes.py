@@ -27,9 +27,11 @@ settles it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from models import Account, ProductLink
 from models.db import session_scope
@@ -42,7 +44,7 @@ from workers.engine.context import SyncContext
 from workers.engine.guards import Skip, check_still_current
 from workers.engine.links import NewLink, linked_id, links_by_id, save_links
 from workers.engine.locks import RedisLock, acquire_all, release_all, sku_lock, still_held_all
-from workers.engine.outcomes import Action, Attempt, record_successes
+from workers.engine.outcomes import Action, Attempt, jsonable, record_successes
 from workers.engine.sync import (
     Claimed,
     SyncResult,
@@ -57,6 +59,7 @@ from workers.engine.upsert import (
     created_changes,
     linked_elsewhere,
     lock_expired,
+    renamed_fields,
     update_body,
     updated_changes,
 )
@@ -251,11 +254,32 @@ def _written(
     out: BatchOutcome,
     deadline: float,
 ) -> list[tuple[_Item, Action]]:
-    """The batch write; returns each product that ended well with what it did."""
+    """The batch write, and a second one for the names QuickBooks refused as duplicates,
+    made unique by the SKU (as the per-product path does); returns each product that
+    ended well with what it did."""
     done: list[tuple[_Item, Action]] = [(i, "unchanged") for i in resolved if i.write is None]
     writing = [item for item in resolved if item.write is not None]
     writing = _cleared_to_write(ctx, writing, owner, account, out)
+    refused = _write_round(ctx, writing, owner, destination, out, deadline, done)
+    renamed = _renamed(ctx, refused, owner, destination, out)
+    # Refused again: the per-product path settles it (with the clashing item's id).
+    again = _write_round(ctx, renamed, owner, destination, out, deadline, done)
+    out.rest += [item.claimed for item in again]
+    return done
+
+
+def _write_round(
+    ctx: SyncContext,
+    writing: list[_Item],
+    owner: str,
+    destination: Catalog,
+    out: BatchOutcome,
+    deadline: float,
+    done: list[tuple[_Item, Action]],
+) -> list[_Item]:
+    """One `write_many` (with its waits); returns the items refused as duplicate names."""
     answers = _answers(ctx, writing, owner, destination, out, deadline)
+    refused: list[_Item] = []
     for item in writing:
         assert item.write is not None
         if item.write.key not in answers:
@@ -265,7 +289,7 @@ def _written(
             item.target = answer
             done.append((item, "created" if item.write.current is None else "updated"))
         elif isinstance(answer, DuplicateName):
-            out.rest.append(item.claimed)  # the per-product path retries with a unique name
+            refused.append(item)
         else:
             error = answer or TransientError(
                 f"{label(destination.system)} did not answer for this product; retrying.",
@@ -273,7 +297,47 @@ def _written(
                 details={"outcome_unknown": True},
             )
             _settle(ctx, item, owner, error, out)
-    return done
+    return refused
+
+
+def _renamed(
+    ctx: SyncContext, refused: list[_Item], owner: str, destination: Catalog, out: BatchOutcome
+) -> list[_Item]:
+    """The refused items with their names made unique and a fresh request id each (the
+    refused write's outcome is known); those a new name cannot help go the per-product
+    way."""
+    renamable: list[tuple[_Item, dict[str, Any], str]] = []
+    for item in refused:
+        assert item.write is not None
+        renamed = renamed_fields(destination.system, item.write.fields, item.mapped)
+        if renamed is None:
+            out.rest.append(item.claimed)
+        else:
+            renamable.append((item, *renamed))
+    if not renamable:
+        return []
+    with session_scope(ctx.database_url) as session:
+        fresh = {
+            item.job_id: jobs.rotate_request_id(session, item.job_id, owner=owner)
+            for item, _, _ in renamable
+        }
+    ready: list[_Item] = []
+    for item, fields, note in renamable:
+        request_id = fresh[item.job_id]
+        if request_id is None:
+            _settle(ctx, item, owner, LeaseLost(), out)
+            continue
+        assert item.write is not None
+        changes = dict(item.attempt.changes or {})
+        for name, value in fields.items():
+            if item.write.fields.get(name) != value:  # the name: before stays, after is new
+                changes[name] = [changes.get(name, [None])[0], jsonable(value)]
+        item.attempt.changes = changes
+        item.attempt.notes.append(note)
+        item.claimed.job.request_id = request_id
+        item.write = dataclasses.replace(item.write, fields=fields, request_id=request_id)
+        ready.append(item)
+    return ready
 
 
 def _answers(

@@ -175,17 +175,12 @@ class Upsert:
         self, fields: dict[str, Any], mapped: Mapped, refused: DuplicateName
     ) -> dict[str, Any]:
         """After QBO 6240: one more try with the name made unique by the SKU."""
-        name_field = next((f for f, c in mapped.converters.items() if c == "name"), None)
-        if self.destination.system != "quickbooks" or name_field not in fields:
+        renamed = renamed_fields(self.destination.system, fields, mapped)
+        if renamed is None:
             raise refused
-        old = str(fields[name_field])
-        new = disambiguate(old, mapped.sku)
-        if new == old:
-            raise refused
-        self.attempt.notes.append(
-            f"QuickBooks already has an item named {old!r}; used {new!r} instead."
-        )
-        return {**fields, name_field: new}
+        fields, note = renamed
+        self.attempt.notes.append(note)
+        return fields
 
     def _fresh_request_id(self) -> str:
         # The refused write's outcome is known, so the next logical write gets a new id.
@@ -207,6 +202,23 @@ class Upsert:
                 raise LeaseLost()
         if not self.lock.still_held():
             raise lock_expired()
+
+
+def renamed_fields(
+    system: str, fields: Mapping[str, Any], mapped: Mapped
+) -> tuple[dict[str, Any], str] | None:
+    """``fields`` with the name QuickBooks refused as a duplicate (6240) made unique by the
+    SKU, and the history's note saying so; None when that cannot help (not QuickBooks, no
+    name written, or the name already carries the SKU)."""
+    name_field = next((f for f, c in mapped.converters.items() if c == "name"), None)
+    if system != "quickbooks" or name_field is None or name_field not in fields:
+        return None
+    old = str(fields[name_field])
+    new = disambiguate(old, mapped.sku)
+    if new == old:
+        return None
+    note = f"QuickBooks already has an item named {old!r}; used {new!r} instead."
+    return {**fields, name_field: new}, note
 
 
 def lock_expired() -> LockBusy:

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-
 # The spread of the delay between our grant and the vendor's count (see `Window.span_ms`).
 JITTER_MARGIN_SECONDS = 0.4
 

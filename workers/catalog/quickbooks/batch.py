@@ -16,7 +16,7 @@ from typing import Any
 
 from workers.catalog.port import Record
 from workers.catalog.quickbooks.records import record_from
-from workers.errors import DataError, SyncError, TransientError, nothing_written
+from workers.errors import DataError, SyncError, TransientError
 from workers.http.jsonwire import WireError, dumps
 from workers.http.quickbooks_errors import faults, from_fault
 
@@ -66,15 +66,6 @@ def item_results(body: Any, bids: Iterable[str]) -> dict[str, Record | SyncError
         else:
             results[bid] = outcome_unknown(f"batch item {bid} without an Item")
     return results
-
-
-def refused_whole(answers: Iterable[Record | SyncError]) -> SyncError | None:
-    """The error of a batch call refused before anything was written (none of its items
-    has a Record), or None."""
-    answers = list(answers)
-    if any(isinstance(a, Record) for a in answers):
-        return None
-    return next((a for a in answers if isinstance(a, SyncError) and nothing_written(a)), None)
 
 
 def item_error(answer: Mapping[str, Any]) -> SyncError:
