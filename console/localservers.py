@@ -133,7 +133,9 @@ class PostgresCluster:
         return self._tool("postgres", "--version").stdout.split()[-1]
 
     def _as_user(self, *args: str) -> subprocess.CompletedProcess:
-        prefix = ["runuser", "-u", self.user, "--"] if self.user else []
+        # runuser lives in sbin, which a non-login PATH may lack.
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+        prefix = [runuser or "runuser", "-u", self.user, "--"] if self.user else []
         return subprocess.run([*prefix, *args], capture_output=True, text=True, check=False)
 
     def _tool(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -219,25 +219,30 @@ def run_command(command: Sequence[str], env: Mapping[str, str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    split = args.index("--") if "--" in args else len(args)
     parser = argparse.ArgumentParser(
         prog="python -m console.localservices",
+        usage="%(prog)s {run,test} [--state-dir DIR] -- COMMAND [ARGS...]",
         description="Run COMMAND with PostgreSQL and Redis found or started for it.",
     )
     parser.add_argument("mode", choices=["run", "test"])
     parser.add_argument("--state-dir", type=Path, default=Path(".productsync"))
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    options = parser.parse_args(args[:split])
+    command = args[split + 1 :]
     if not command:
         parser.error("give the command to run after --")
     try:
-        chosen = prepare(args.mode, os.environ, args.state_dir)
+        chosen = prepare(options.mode, os.environ, options.state_dir)
     except ServerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
         print("\n".join(chosen.lines), flush=True)
         return run_command(command, {**os.environ, **chosen.env})
+    except OSError as exc:  # the command itself cannot be run
+        print(f"error: {exc}", file=sys.stderr)
+        return 127
     finally:
         chosen.stop()
 
