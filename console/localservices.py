@@ -22,6 +22,7 @@ import fcntl
 import importlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -239,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         print("\n".join(chosen.lines), flush=True)
+        if chosen.env:  # the embedded servers' ports change with every start
+            exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in chosen.env.items())
+            print(f"other terminals: export {exports}", flush=True)
         return run_command(command, {**os.environ, **chosen.env})
     except OSError as exc:  # the command itself cannot be run
         print(f"error: {exc}", file=sys.stderr)

