@@ -191,12 +191,17 @@ class RedisServer:
     own session, so a Ctrl-C meant for the service it serves does not stop it first."""
 
     def __init__(
-        self, directory: Path, *, port: int | None = None, persistence: bool = False
+        self,
+        directory: Path,
+        *,
+        port: int | None = None,
+        persistence: bool = False,
+        binary: Path | None = None,
     ) -> None:
         self.dir = directory
         self.port = port or free_port()
         self.persistence = persistence
-        self.binary = redis_server_bin()
+        self.binary = binary or redis_server_bin()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

