@@ -43,6 +43,39 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def run_env(database_url: str, redis_url: str) -> tuple[dict[str, str], dict[str, int]]:
+    """The environment of a test's `productsync run`: none of the caller's settings, these
+    servers, and free ports for the emulators, the web page and Flower (also returned)."""
+    ports = {name: free_port() for name in ("hubspot", "quickbooks", "web", "flower")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTSYNC_")}
+    env.update({
+        "PRODUCTSYNC_DATABASE_URL": database_url,
+        "PRODUCTSYNC_REDIS_URL": redis_url,
+        "PRODUCTSYNC_HUBSPOT_API_BASE": f"http://127.0.0.1:{ports['hubspot']}",
+        "PRODUCTSYNC_QUICKBOOKS_API_BASE": f"http://127.0.0.1:{ports['quickbooks']}",
+        "PRODUCTSYNC_WEB_PORT": str(ports["web"]),
+        "PRODUCTSYNC_FLOWER_PORT": str(ports["flower"]),
+    })  # fmt: skip
+    return env, ports
+
+
+def wait_first_sync(database_url: str, deadline: float) -> None:
+    """Until the history holds a succeeded product sync (by ``deadline``, monotonic)."""
+    engine = create_engine(database_url)
+    try:
+        while True:
+            with engine.connect() as conn:
+                synced = conn.scalar(
+                    text("SELECT count(*) FROM sync_history WHERE status = 'succeeded'")
+                )
+            if synced:
+                return
+            assert time.monotonic() < deadline, "no product synced in time"
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def database_name() -> Iterator[str]:
     name = f"productsync_t_{uuid.uuid4().hex[:12]}"
@@ -54,17 +87,8 @@ def database_name() -> Iterator[str]:
 def test_run_brings_up_everything_and_stops_cleanly(database_name: str, tmp_path: Path) -> None:
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     url = f"{base}/{database_name}"  # does not exist yet: `run` creates it
-    ports = {name: free_port() for name in ("hubspot", "quickbooks", "web", "flower")}
     with redis_server() as redis:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTSYNC_")}
-        env.update({
-            "PRODUCTSYNC_DATABASE_URL": url,
-            "PRODUCTSYNC_REDIS_URL": redis.url,
-            "PRODUCTSYNC_HUBSPOT_API_BASE": f"http://127.0.0.1:{ports['hubspot']}",
-            "PRODUCTSYNC_QUICKBOOKS_API_BASE": f"http://127.0.0.1:{ports['quickbooks']}",
-            "PRODUCTSYNC_WEB_PORT": str(ports["web"]),
-            "PRODUCTSYNC_FLOWER_PORT": str(ports["flower"]),
-        })  # fmt: skip
+        env, ports = run_env(url, redis.url)
         out = tmp_path / "run.out"
         started = time.monotonic()
         with out.open("wb") as sink:
@@ -83,19 +107,7 @@ def test_run_brings_up_everything_and_stops_cleanly(database_name: str, tmp_path
             assert f"http://127.0.0.1:{ports['web']}/" in printed
             assert "Flower login: admin / admin" in printed
 
-            engine = create_engine(url)
-            try:
-                while True:
-                    with engine.connect() as conn:
-                        synced = conn.scalar(
-                            text("SELECT count(*) FROM sync_history WHERE status = 'succeeded'")
-                        )
-                    if synced:
-                        break
-                    assert time.monotonic() - started < 60, "no product synced within a minute"
-                    time.sleep(0.5)
-            finally:
-                engine.dispose()
+            wait_first_sync(url, started + 60)
             first_sync = time.monotonic() - started
             print(f"first product synced {first_sync:.1f}s after `productsync run` started")
 

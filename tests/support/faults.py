@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -24,15 +23,13 @@ import psycopg
 import redis
 import requests
 
+from console.localservers import PostgresCluster
 from models import Job
-from tests.support.services import free_port
 from tests.support.stack import Process, Stack, StackAccount
 
 # Where a QBO product write goes: one product's /item, or a full-sync chunk's /batch (its
 # first attempt; a retry goes alone, to /item).
 QBO_WRITE = r"/(item|batch)$"
-
-PG_BIN = Path("/usr/lib/postgresql")
 
 
 def job_where(acct: StackAccount, predicate: Callable[[Job], bool]) -> Job | None:
@@ -62,57 +59,12 @@ def kill_children(process: Process) -> list[int]:
     return pids
 
 
-def _pg_tool(name: str) -> str:
-    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
-    return str(found[-1]) if found else name
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-class LocalPostgres:
-    """A private Postgres cluster in a temp folder; `restart()` keeps data and port."""
+class LocalPostgres(PostgresCluster):
+    """A private Postgres cluster in a temp folder (the system's programs, else the
+    embedded ones); `restart()` keeps data and port."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="productsync-pg-"))
-        self.data = self.dir / "data"
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-
-    @property
-    def admin_dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def init(self) -> None:
-        subprocess.run(
-            _as_postgres([_pg_tool("initdb"), "-D", str(self.data), "-U", "postgres",
-                          "-A", "trust", "--no-sync", "-E", "UTF8"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
-
-    def start(self) -> None:
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            _as_postgres([_pg_tool("pg_ctl"), "-D", str(self.data), "-o", opts, "-w",
-                          "-l", str(self.dir / "pg.log"), "start"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
-
-    def stop(self, mode: str = "fast") -> None:
-        subprocess.run(
-            _as_postgres([_pg_tool("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
-            capture_output=True,
-        )
-
-    def restart(self, mode: str = "immediate") -> None:
-        self.stop(mode)
-        self.start()
+        super().__init__(Path(tempfile.mkdtemp(prefix="productsync-pg-")), fsync=False)
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:

@@ -1,28 +1,23 @@
-"""Real services for tests: a fresh Postgres database on the shared server, and
-throwaway Redis servers on free ports (so no test ever touches the shared Redis)."""
+"""Real services for tests: a fresh Postgres database on the shared server (or on the one
+`./dev test` names in PRODUCTSYNC_TEST_PG), and throwaway Redis servers on free ports (so
+no test ever touches the shared Redis)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
-import redis
+
+from console import localservers
+from console.localservers import free_port as free_port  # re-exported for the tests
 
 PG_ADMIN_DSN = os.environ.get("PRODUCTSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -39,46 +34,12 @@ def fresh_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class RedisServer:
-    """A redis-server process of our own; `restart()` keeps the port."""
+class RedisServer(localservers.RedisServer):
+    """A throwaway redis-server in a temp folder (the system's, else the embedded one)."""
 
     def __init__(self, *, persistence: bool = False) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="productsync-redis-")
-        self.persistence = persistence
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir]
-        if self.persistence:
-            args += ["--appendonly", "yes"]
-        else:
-            args += ["--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+        folder = Path(tempfile.mkdtemp(prefix="productsync-redis-"))
+        super().__init__(folder, persistence=persistence)
 
     def close(self) -> None:
         self.stop()
@@ -93,3 +54,24 @@ def redis_server(*, persistence: bool = False) -> Iterator[RedisServer]:
         yield server
     finally:
         server.close()
+
+
+# The system's server programs, hidden by `path_without` to stand for a machine without them.
+SERVER_PROGRAMS = frozenset({"pg_ctl", "initdb", "postgres", "pg_ctlcluster", "redis-server"})
+
+
+def path_without(hidden: frozenset[str], folder: Path) -> str:
+    """A PATH of one folder holding links to every program on PATH except ``hidden``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        try:
+            entries = sorted(Path(directory).iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            link = folder / entry.name
+            if entry.name in hidden or link.is_symlink() or not os.access(entry, os.X_OK):
+                continue
+            if entry.is_file():
+                link.symlink_to(entry)
+    return str(folder)
