@@ -21,7 +21,12 @@ import redis
 
 from console.localservices import answers
 from tests.cli.test_run import run_env, wait_first_sync
-from tests.support.services import SERVER_PROGRAMS, free_port, path_without
+from tests.support.services import (
+    SERVER_PROGRAMS,
+    embedded_postgres_unreachable,
+    free_port,
+    path_without,
+)
 
 pytestmark = pytest.mark.e2e
 PRODUCTSYNC = str(Path(sys.executable).with_name("productsync"))
@@ -31,6 +36,8 @@ PRODUCTSYNC = str(Path(sys.executable).with_name("productsync"))
 def checkout() -> Iterator[Path]:
     """Where `./dev` runs from. Readable by others: as root, PostgreSQL runs as another
     user, who must reach its data under .productsync/ (pytest's tmp_path is root's only)."""
+    if why := embedded_postgres_unreachable():
+        pytest.skip(why)
     folder = Path(tempfile.mkdtemp(prefix="productsync-fresh-"))
     folder.chmod(0o755)
     yield folder

@@ -21,6 +21,7 @@ from tests.support.services import (
     PG_ADMIN_DSN,
     SERVER_PROGRAMS,
     RedisServer,
+    embedded_postgres_unreachable,
     free_port,
     path_without,
 )
@@ -29,6 +30,8 @@ from tests.support.services import (
 @pytest.fixture
 def python_alone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The system's PostgreSQL and Redis programs hidden from PATH."""
+    if why := embedded_postgres_unreachable():
+        pytest.skip(why)
     folder = Path(tempfile.mkdtemp(prefix="productsync-path-"))
     monkeypatch.setenv("PATH", path_without(SERVER_PROGRAMS, folder))
     yield

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -75,3 +76,17 @@ def path_without(hidden: frozenset[str], folder: Path) -> str:
             if entry.is_file():
                 link.symlink_to(entry)
     return str(folder)
+
+
+def embedded_postgres_unreachable() -> str | None:
+    """Why the embedded PostgreSQL cannot run from this checkout, or None. As root it runs
+    as another user (`localservers.server_user`), who must reach its programs inside the
+    venv: a checkout in a private folder (root's home, say) hides them."""
+    bin_dir, user = localservers.embedded_pg_bin(), localservers.server_user()
+    if bin_dir is None or user is None:
+        return None
+    runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    probe = [runuser or "runuser", "-u", user, "--", "test", "-x", str(bin_dir / "postgres")]
+    if subprocess.run(probe, check=False).returncode == 0:
+        return None
+    return f"PostgreSQL runs as {user!r} here, who cannot reach {bin_dir} (a private folder)"
