@@ -188,3 +188,33 @@ def test_a_chunk_whose_writes_must_wait_long_waits_before_reading_anything(
 def test_chunks_into_quickbooks_fill_its_batches_of_30() -> None:
     assert chunk_size("hubspot_to_quickbooks") == 90
     assert chunk_size("quickbooks_to_hubspot") == 100
+
+
+@pytest.mark.parametrize("written", [True, False])
+def test_a_batch_whose_answer_was_lost_goes_again_as_a_chunk_without_a_duplicate(
+    ctx: SyncContext,
+    account_id: int,
+    hubspot: MemoryCatalog,
+    quickbooks: MemoryCatalog,
+    written: bool,
+) -> None:
+    for n in range(4):
+        hubspot.add(widget(f"U-{n}"))
+    _, dispatches = full_sync(ctx, account_id)
+    ids = [d.job_id for d in dispatches]
+    timeout = TransientError("QuickBooks timed out", system="quickbooks")
+    quickbooks.fail_next("write_many", timeout, after_acting=written)
+    first = sync_chunk(ctx, ids)
+    assert {r.outcome for _, r in first.results} == {"retrying"}
+    assert all(j.write_started_at is not None for j in jobs_of(ctx, ids))
+
+    all_due(ctx, ids)
+    quickbooks.calls.clear()
+    again = sync_chunk(ctx, ids)
+
+    # One search for all four (the run's index predates the lost create), then a batch.
+    assert Counter(r.outcome for _, r in again.results) == {"created": 4}
+    assert quickbooks.calls == ["find_by_skus"] + ([] if written else ["write_many"])
+    assert len(quickbooks.products) == 4  # each created exactly once
+    notes = [str((e.details or {}).get("notes")) for e in history(ctx)[-4:]]
+    assert all(("create was lost" in n) is written for n in notes)

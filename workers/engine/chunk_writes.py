@@ -59,6 +59,7 @@ from workers.engine.upsert import (
     created_changes,
     linked_elsewhere,
     lock_expired,
+    recovered_note,
     renamed_fields,
     update_body,
     updated_changes,
@@ -76,6 +77,9 @@ class _Item:
     lock: RedisLock
     target: Record | None = None
     write: Write | None = None
+    # An earlier attempt's create may have happened (its answer was lost): searched again.
+    maybe_written: bool = False
+    recovered: bool = False  # ... and it had: the product it created was found
 
     @property
     def job_id(self) -> int:
@@ -106,7 +110,7 @@ def write_chunk(
     account = claimed[0].account
     direction: Direction = account.direction  # type: ignore[assignment]
     destination = ctx.catalogs(destination_of(direction), account.id)
-    items = _prepared(ctx, claimed, owner, lookup, out)
+    items = _prepared(ctx, claimed, owner, lookup, out, destination.system)
     taken = acquire_all(ctx.redis, [item.lock for item in items])
     locked = [item for item, ok in zip(items, taken, strict=True) if ok]
     for item in (item for item, ok in zip(items, taken, strict=True) if not ok):
@@ -126,13 +130,15 @@ def _prepared(
     owner: str,
     lookup: ChunkLookup,
     out: BatchOutcome,
+    destination: System,
 ) -> list[_Item]:
     """Each product read and mapped; refusals settled; the odd ones left to the rest."""
     items: list[_Item] = []
     skus: set[str] = set()
     for c in claimed:
-        if c.job.write_started_at is not None:
-            # An earlier attempt may have written: the per-product path searches first.
+        maybe_written = c.job.write_started_at is not None
+        if maybe_written and destination != "quickbooks":
+            # HubSpot's search lags behind its writes: the per-product path waits for it.
             out.rest.append(c)
             continue
         attempt = new_attempt(c)
@@ -145,6 +151,7 @@ def _prepared(
             out.rest.append(c)  # two products, one SKU: one at a time, under the lock
             continue
         skus.add(item.mapped.sku)
+        item.maybe_written = maybe_written
         items.append(item)
     return items
 
@@ -172,7 +179,8 @@ def _resolved(
     links = _links_of(ctx, source_system, [item.current.id for item in locked], account.id)
     resolved: list[_Item] = []
     by_sku: list[_Item] = []
-    for item in locked:
+    again = _searched_again(ctx, locked, owner, destination, out)
+    for item in (i for i in locked if not i.maybe_written or i.mapped.sku in again):
         link = links.get(item.current.id)
         target_id = linked_id(link, destination.system) if link else None
         if target_id is not None and target_id not in lookup.read:
@@ -183,7 +191,9 @@ def _resolved(
             resolved.append(item)
             continue
         try:
-            candidates = lookup.candidates(item.mapped.sku)
+            candidates = (
+                again[item.mapped.sku] if item.maybe_written else lookup.candidates(item.mapped.sku)
+            )
             if candidates is None:  # not searched: its link went stale (the attempt settles)
                 out.rest.append(item.claimed)
                 continue
@@ -195,11 +205,29 @@ def _resolved(
             _settle(ctx, item, owner, err, out)
             continue
         item.target = found[0] if found else None
+        item.recovered = item.maybe_written and bool(found)
         (by_sku if found else resolved).append(item)
     resolved += _unclaimed(ctx, by_sku, destination, out)
     for item in resolved:
         item.write = _write_for(item, account, destination)
     return resolved
+
+
+def _searched_again(
+    ctx: SyncContext, locked: list[_Item], owner: str, destination: Catalog, out: BatchOutcome
+) -> dict[str, list[Record]]:
+    """The destination's products now, by SKU, for the products an earlier attempt may
+    have created (the run's index predates that create), in one search. QBO's queries
+    see a create at once, so "none" means the create did not happen."""
+    unsure = [item for item in locked if item.maybe_written]
+    if not unsure:
+        return {}
+    try:
+        return destination.find_by_skus([item.mapped.sku for item in unsure])
+    except SyncError as err:
+        for item in unsure:
+            _settle(ctx, item, owner, err, out)
+        return {}
 
 
 def _links_of(
@@ -420,6 +448,7 @@ def _record(
     if not done:
         return
     destination_system = destination_of(account.direction)  # type: ignore[arg-type]
+    done = [_told(item, action, account) for item, action in done]
     links: list[NewLink] = []
     for item, action in done:
         assert item.target is not None
@@ -442,6 +471,19 @@ def _record(
         )
         record_successes(session, [(item.attempt, action) for item, action in done], owner=owner)
     out.results += [(item.job_id, SyncResult(action)) for item, action in done]
+
+
+def _told(item: _Item, action: Action, account: Account) -> tuple[_Item, Action]:
+    """What the history says: a product an earlier attempt created, whose answer was
+    lost, is recorded as created (with the fields it was created with), not unchanged."""
+    if not item.recovered:
+        return item, action
+    assert item.target is not None
+    system = item.target.system
+    fields = create_body(account, system, item.mapped)
+    item.attempt.changes = {**created_changes(fields), **(item.attempt.changes or {})}
+    item.attempt.notes.append(recovered_note(system, item.target.id))
+    return item, "created"
 
 
 def _settle(ctx: SyncContext, item: _Item, owner: str, exc: Exception, out: BatchOutcome) -> None:

@@ -82,10 +82,7 @@ class Upsert:
         assert written.destination is not None
         fields = create_body(self.account, self.destination.system, mapped)
         self.attempt.changes = {**created_changes(fields), **(self.attempt.changes or {})}
-        self.attempt.notes.append(
-            f"The answer to an earlier create was lost; found the product it created "
-            f"({label(self.destination.system)} id {written.destination.id})."
-        )
+        self.attempt.notes.append(recovered_note(self.destination.system, written.destination.id))
         return Written("created", written.destination)
 
     # -- resolution -----------------------------------------------------------------------
@@ -202,6 +199,15 @@ class Upsert:
                 raise LeaseLost()
         if not self.lock.still_held():
             raise lock_expired()
+
+
+def recovered_note(system: str, record_id: str) -> str:
+    """The history's note for a create whose answer was lost and whose product a later
+    attempt found."""
+    return (
+        "The answer to an earlier create was lost; found the product it created "
+        f"({label(system)} id {record_id})."
+    )
 
 
 def renamed_fields(
