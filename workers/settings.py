@@ -92,6 +92,11 @@ class Settings:
         return self.environment == "development"
 
     @property
+    def effective_chunk_lease_seconds(self) -> float:
+        """A chunk's lease: never longer than a job's."""
+        return min(self.chunk_lease_seconds, self.job_lease_seconds)
+
+    @property
     def listing_time_limit_seconds(self) -> float:
         """The soft time limit of polls and full-sync listings (celeryconfig): they read
         whole windows or catalogs, so they get more room than a product's job lease, still
@@ -217,10 +222,9 @@ def _check(s: Settings) -> None:
         url = getattr(s, name)
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"PRODUCTSYNC_{name.upper()} must be an http(s) URL, got {url!r}")
-    if not 0 < s.chunk_lease_seconds <= s.job_lease_seconds:
+    if s.chunk_lease_seconds <= 0:
         raise ConfigError(
-            "PRODUCTSYNC_CHUNK_LEASE_SECONDS must be positive and at most "
-            f"PRODUCTSYNC_JOB_LEASE_SECONDS ({s.chunk_lease_seconds} vs {s.job_lease_seconds})"
+            f"PRODUCTSYNC_CHUNK_LEASE_SECONDS must be positive, got {s.chunk_lease_seconds}"
         )
     if s.job_lease_seconds * 4 > s.broker_visibility_timeout:
         raise ConfigError(

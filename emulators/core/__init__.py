@@ -56,7 +56,7 @@ from emulators.core.knobs import KnobError, Knobs
 from emulators.core.ledger import BODY_LIMIT, Ledger, LedgerEntry
 from emulators.core.ratelimit import ConcurrencyGate, RollingWindow, Verdict
 from emulators.core.runner import EmulatorHandle, serve_forever, start_in_thread
-from emulators.core.vendor import ACCOUNT, KIND, Emulator, Handler, Vendor
+from emulators.core.vendor import ACCOUNT, KIND, REFUSED, Emulator, Handler, Vendor
 
 __all__ = [
     "ACCOUNT",
@@ -65,6 +65,7 @@ __all__ = [
     "CORE_ACTIONS",
     "EMULATOR",
     "KIND",
+    "REFUSED",
     "AdminRequestError",
     "BadJson",
     "ConcurrencyGate",

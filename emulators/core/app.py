@@ -16,7 +16,7 @@ from emulators.core.admin import ADMIN_PREFIX, add_admin_api
 from emulators.core.faults import CORE_ACTIONS, FaultRule
 from emulators.core.http import json_response
 from emulators.core.ledger import query_dict
-from emulators.core.vendor import ACCOUNT, KIND, Emulator, Handler, Vendor
+from emulators.core.vendor import ACCOUNT, KIND, REFUSED, Emulator, Handler, Vendor
 
 EMULATOR = web.AppKey("emulator", Emulator)
 
@@ -89,6 +89,7 @@ async def _vendor_middleware(request: web.Request, handler: Handler) -> web.Stre
             kind=request[KIND],
             fault=None if rule is None else rule.action,
             duration_ms=(time.perf_counter() - started) * 1000,
+            refused=request.get(REFUSED),
         )
 
 

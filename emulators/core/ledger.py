@@ -41,6 +41,7 @@ class LedgerEntry:
     fault: str | None = None
     duration_ms: float = 0.0
     operations: tuple[int, int] | None = None  # a batch: (operations, of which writes)
+    refused: list[str] | None = None  # a batch: the ids of the operations it refused
     _body: Any = field(default=None, repr=False)
 
     @property
@@ -73,6 +74,7 @@ class LedgerEntry:
             "fault": self.fault,
             "duration_ms": round(self.duration_ms, 3),
             "operations": list(self.operations) if self.operations else None,
+            "refused": self.refused,
         }
 
 
@@ -135,6 +137,7 @@ class Ledger:
         fault: str | None = None,
         duration_ms: float = 0.0,
         time: datetime | None = None,
+        refused: list[str] | None = None,
     ) -> LedgerEntry:
         requestid = query.get("requestid")
         if isinstance(requestid, list):
@@ -159,6 +162,7 @@ class Ledger:
                 duration_ms=duration_ms,
                 # Counted from the whole body, even one past BATCH_BODY_LIMIT.
                 operations=batch_operations(path, body) if "/batch" in path else None,
+                refused=refused,
             )
             self._entries.append(entry)
         return entry

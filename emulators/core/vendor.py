@@ -17,6 +17,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # example the account, after it has resolved the bearer token).
 KIND = web.RequestKey("emulator.kind", str)
 ACCOUNT: web.RequestKey[str | None] = web.RequestKey("emulator.account", str)
+# A batch handler lists the ids of the operations it refused (the ledger keeps no answers,
+# so without this a refused batch create would look like a performed one).
+REFUSED: web.RequestKey[list[str]] = web.RequestKey("emulator.refused", list)
 
 
 class Vendor:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from emulators.core import REFUSED
 from emulators.quickbooks import faults, operations
 from emulators.quickbooks.entities import item_json, render_account, render_item
 from emulators.quickbooks.jsonio import BadJson, dumps, format_time_envelope, loads
@@ -167,7 +168,9 @@ class QboApi:
             self.state.meter.count(realm.realm_id, client_id, tier)
 
         body = await _json_body(request)
-        return {"BatchItemResponse": operations.batch(realm, body, self.state.switches, meter)}
+        answers = operations.batch(realm, body, self.state.switches, meter)
+        request[REFUSED] = [str(a.get("bId")) for a in answers if "Fault" in a]
+        return {"BatchItemResponse": answers}
 
     # -- OAuth -----------------------------------------------------------------------------
 

@@ -97,6 +97,9 @@ def test_27_batch_runs_serially_with_per_item_results(qbo: Qbo) -> None:
     assert results["6"]["Fault"]["Error"][0]["code"] == "500"
     assert results["7"]["Fault"]["Error"][0]["code"] == "4000"
     assert all(r["Fault"]["type"] == "ValidationFault" for r in results.values() if "Fault" in r)
+    # The ledger keeps no answers, but names the operations refused (a refused create is
+    # not a create: the fault oracle counts creates from the ledger).
+    assert qbo.admin.ledger(path="/batch$")[-1]["refused"] == ["2", "5", "6", "7"]
 
 
 def test_27_more_than_30_items_is_a_fault_for_the_whole_batch(qbo: Qbo) -> None:

@@ -298,9 +298,12 @@ def creates_by_sku(stack: Stack, acct: StackAccount, system: str) -> Counter[str
                 counts[str(body.get("Sku"))] += 1
         elif e["path"].endswith("/batch"):
             # A batch replayed with the same requestid is answered from QBO's memory.
+            refused = set(e.get("refused") or [])  # items QBO answered with a Fault
             for item in body.get("BatchItemRequest", []):
                 created = item.get("Item") or {}
                 if item.get("operation") != "create" or "Id" in created:
+                    continue
+                if str(item.get("bId")) in refused:
                     continue
                 key = f"{e['requestid'] or 'seq-' + str(e['seq'])}-{item.get('bId')}"
                 if key not in seen:

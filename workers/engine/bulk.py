@@ -88,14 +88,14 @@ def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
     s = ctx.settings
     owner = f"{ctx.worker_id}:{uuid.uuid4().hex[:8]}"
     deadline = time.monotonic() + s.job_lease_seconds * TIME_SHARE
-    claimed = claim_jobs(ctx, job_ids, owner, lease_seconds=s.chunk_lease_seconds)
+    claimed = claim_jobs(ctx, job_ids, owner, lease_seconds=s.effective_chunk_lease_seconds)
     if not claimed:
         return ChunkResult()
     with LeaseKeeper(
         ctx.database_url,
         [c.job.id for c in claimed],
         owner=owner,
-        lease_seconds=s.chunk_lease_seconds,
+        lease_seconds=s.effective_chunk_lease_seconds,
         for_at_most=s.job_lease_seconds,
     ):
         return _run(ctx, claimed, owner, deadline)

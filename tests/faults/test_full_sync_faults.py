@@ -1,0 +1,55 @@
+"""A full sync keeps to its batches through passing faults (issue 11): a 429 storm and a
+QuickBooks 5xx burst that opens the circuit, during a full sync of 2,000 products. The
+chunks wait, or go back to the queue whole, and come back as chunks; the oracle still
+finds nothing lost and nothing duplicated."""
+
+from __future__ import annotations
+
+import time
+
+from tests.e2e.test_full_sync import POLL_EXPIRY, by_path, set_poll_interval, vendor_calls
+from tests.support import oracle
+from tests.support.stack import Stack
+
+PRODUCTS = 2000
+
+
+def test_a_429_storm_and_an_open_circuit_during_a_full_sync_of_2000(pipeline: Stack) -> None:
+    [worker] = [p for p in pipeline.processes if p.name == "w1"]
+    worker.stop()
+    pipeline.processes.remove(worker)
+    circuit = {"PRODUCTSYNC_CIRCUIT_FAILURE_THRESHOLD": "3",
+               "PRODUCTSYNC_CIRCUIT_COOLDOWN_SECONDS": "2"}  # fmt: skip
+    pipeline.start_worker("w1", env=circuit)
+    acct = pipeline.new_account("hubspot_to_quickbooks", rate_limits={})  # the real limits
+    set_poll_interval(pipeline, acct, 3600)  # the full sync alone
+    time.sleep(POLL_EXPIRY + 0.5)
+    route = f"hubspot/portals/{acct.portal_id}/seed"
+    assert pipeline.hubspot_admin.vendor("POST", route, json={"count": PRODUCTS, "seed": 11})[
+        "created"
+    ] == PRODUCTS
+    qbo = pipeline.quickbooks_admin
+    # The first six batches are throttled, the next four fail: three in a row open the
+    # circuit, which then refuses every call for its cooldown.
+    qbo.add_fault("throttle", r"/batch$", account=acct.realm_id, times=6,
+                  params={"retry_after": 1})  # fmt: skip
+    qbo.add_fault("system_fault", r"/batch$", account=acct.realm_id, times=4)
+    before = vendor_calls(pipeline, acct)
+
+    run_id = acct.full_sync()
+    pipeline.wait_for(lambda: acct.run(run_id).status == "finished", timeout=240, interval=0.5)
+    verdict = oracle.check(pipeline, acct, timeout=60, polled=False)
+
+    run = acct.run(run_id)
+    assert (run.total, run.created, run.failed) == (PRODUCTS, PRODUCTS, 0)
+    assert verdict.by_status() == {"succeeded": PRODUCTS}
+    ledger = qbo.ledger(account=acct.realm_id)
+    statuses = [e["status"] for e in ledger if e["path"].endswith("/batch")]
+    assert statuses.count(429) == 6 and statuses.count(500) == 4  # the faults did happen
+    # Still in batches: nothing went one product at a time, faults or duplicate names.
+    calls = by_path(pipeline, acct)
+    assert not [path for path in calls if path.endswith("/item")], calls
+    per_product = (vendor_calls(pipeline, acct) - before) / PRODUCTS
+    assert per_product <= 0.1, calls
+    print(f"\nfull sync of {PRODUCTS} through a 429 storm and an open circuit: "
+          f"{per_product:.3f} vendor calls per product")  # fmt: skip
