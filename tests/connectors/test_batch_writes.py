@@ -188,11 +188,12 @@ def test_qbo_5xx_fails_each_item_of_its_call_and_later_calls_still_run(qbo: QboW
         Write(f"c{n}", {"Name": f"Five {n}", "Sku": f"FX-{n}"}, f"fx-{n:02}") for n in range(35)
     ]
     results = qbo.catalog().write_many(writes)
+    # The two calls go at once: whichever arrives first meets the fault.
     failed = [e for e in results.values() if isinstance(e, TransientError)]
-    assert len(failed) == 30 and all(e.status == 503 for e in failed)
-    assert len(records(results)) == 5 and len(results) == 35
-    assert [e["status"] for e in qbo.ledger(kind="batch")] == [503, 200]
-    assert len(qbo_items(qbo)) == 5
+    assert len(failed) in (30, 5) and all(e.status == 503 for e in failed)
+    assert len(records(results)) == 35 - len(failed) and len(results) == 35
+    assert sorted(e["status"] for e in qbo.ledger(kind="batch")) == [200, 503]
+    assert len(qbo_items(qbo)) == 35 - len(failed)
 
 
 def test_qbo_an_unsendable_item_fails_alone(qbo: QboWorld) -> None:
