@@ -9,6 +9,7 @@ import time
 
 from tests.e2e.test_full_sync import POLL_EXPIRY, by_path, set_poll_interval, vendor_calls
 from tests.support import oracle
+from tests.support.faults import job_where
 from tests.support.stack import Stack
 
 PRODUCTS = 2000
@@ -53,3 +54,36 @@ def test_a_429_storm_and_an_open_circuit_during_a_full_sync_of_2000(pipeline: St
     assert per_product <= 0.1, calls
     print(f"\nfull sync of {PRODUCTS} through a 429 storm and an open circuit: "
           f"{per_product:.3f} vendor calls per product")  # fmt: skip
+
+
+def test_a_chunk_whose_worker_died_comes_back_as_a_chunk_soon(pipeline: Stack) -> None:
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    set_poll_interval(pipeline, acct, 3600)
+    time.sleep(POLL_EXPIRY + 0.5)
+    route = f"hubspot/portals/{acct.portal_id}/seed"
+    pipeline.hubspot_admin.vendor("POST", route, json={"count": 180, "seed": 12})
+    # QBO performs the first batches 3 s after they arrive: the worker dies meanwhile,
+    # so their answers are lost too.
+    pipeline.quickbooks_admin.add_fault(
+        "hang", r"/batch$", method="POST", account=acct.realm_id, seconds=3.0, times=3
+    )
+    run_id = acct.full_sync()
+    pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))
+    [worker] = [p for p in pipeline.processes if p.name == "w1"]
+    worker.kill()  # master and pool at once, the chunk and its lease keeper with them
+    killed = time.monotonic()
+    pipeline.processes.remove(worker)
+    replacement = pipeline.start_worker("w1")
+
+    pipeline.wait_for(lambda: acct.run(run_id).status == "finished", timeout=60)
+    resumed = time.monotonic() - killed
+    verdict = oracle.check(pipeline, acct, timeout=60, polled=False)
+
+    assert verdict.by_status() == {"succeeded": 180}
+    # The chunk's lease (5 s here: at most the job lease) ran out and the sweeper sent its
+    # jobs again as a chunk of their run, not one message per product.
+    log = replacement.output()
+    assert "Task productsync.sync_chunk[" in log and "Task productsync.sync_product[" not in log
+    lost = [e for e in acct.history() if "create was lost" in str(e.details)]
+    assert lost and all(e.action == "created" for e in lost)
+    print(f"\nchunk of a killed worker: run finished {resumed:.1f} s after the kill")
