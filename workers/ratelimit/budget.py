@@ -26,6 +26,7 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from workers import metrics
 from workers.errors import QuotaExhausted, RateLimited, TransientError
 from workers.ratelimit.limits import Limits
 
@@ -171,11 +172,15 @@ class RateBudget:
         for w in windows:
             args += [w.limit, w.span_ms]
         deadline = time.monotonic() + self.max_wait
+        slept = 0.0
         while True:
             status, wait_ms = self._run(self._acquire, keys, args)
             if status == GRANTED:
+                if slept:
+                    metrics.rate_budget(self.system, "waited", slept)
                 return Lease(self, member)
             if status == DAILY_SPENT:
+                metrics.rate_budget(self.system, "quota")
                 until = self._next_local_midnight()
                 raise QuotaExhausted(
                     f"the daily {self.system} API budget of this account is spent; "
@@ -186,6 +191,7 @@ class RateBudget:
             wait = wait_ms / 1000.0
             left = deadline - time.monotonic()
             if wait > left:
+                metrics.rate_budget(self.system, "refused", slept)
                 raise RateLimited(
                     f"the shared {self.system} rate budget of this account is spent "
                     f"({'vendor asked to wait' if status == BLOCKED else op}); "
@@ -194,6 +200,7 @@ class RateBudget:
                     system=self.system,
                 )
             time.sleep(wait)
+            slept += wait
 
     def block(self, seconds: float) -> None:
         """Make every worker of this account hold off for ``seconds`` (never shortens)."""
