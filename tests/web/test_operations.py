@@ -20,6 +20,7 @@ from tests.web.conftest import login
 from tests.web.seed import make_account
 from workers import metrics
 from workers.http.circuit import Circuit
+from workers.metrics import catalog
 from workers.secret import Secret
 from workers.settings import Settings
 
@@ -168,6 +169,11 @@ def test_the_record_is_read_at_scrape_time(
     assert value(body, "productsync_queue_depth", queue="sync") == 0
     assert value(body, "productsync_exporter_source_up", source="postgres") == 1
     assert value(body, "productsync_exporter_source_up", source="redis") == 1
+    assert value(body, "productsync_account_enabled", account=name) == 1
+    assert value(body, "productsync_poll_interval_seconds", account=name) == 60
+    # Every family of the catalog is in the answer, even those with no sample yet.
+    exported = {f.name for f in text_string_to_metric_families(body)}
+    assert exported == {f.name.removesuffix("_total") for f in catalog.FAMILIES}
 
 
 def test_a_dead_redis_leaves_the_record_readable(settings: Settings) -> None:
