@@ -143,6 +143,7 @@ def render(doc: Mapping[str, Any]) -> str:
     ]
     out += _ratios(doc)
     out += _steady(doc)
+    out += _retention(doc)
     out += _machinery(doc)
     out += [
         "## How to reproduce",
@@ -216,6 +217,44 @@ def _steady(doc: Mapping[str, Any]) -> list[str]:
     if steady.get("calls_per_edit") is not None:
         text += [f"Vendor calls per edit (polls included): {_num(steady['calls_per_edit'])}.", ""]
     return text
+
+
+def _retention(doc: Mapping[str, Any]) -> list[str]:
+    r = doc.get("retention")
+    if not r:
+        return []
+    base, during = r["baseline"], r["during"]
+    rows = [
+        [
+            _num(r["rows"]),
+            _num(r["kept"]),
+            _num(r["prune_seconds"], 1),
+            _num(r["rows_per_second"], 0),
+            f"{_num(base['p50'])} / {_num(base['p95'])}",
+            f"{_num(during['p50'])} / {_num(during['p95'])}",
+            _num(during["edits_missing"]),
+            "yes" if r["overlapped"] else f"partly ({_num(r['steady_seconds'], 1)} s)",
+            f"`{r['preset']}`",
+        ]
+    ]
+    header = [
+        "old rows",
+        "kept (last per product)",
+        "prune s",
+        "rows/s",
+        "sync p50 / p95 s alone",
+        "p50 / p95 s during prune",
+        "missing",
+        "sync inside prune",
+        "preset",
+    ]
+    return [
+        "## Retention: pruning the history while syncs run",
+        "",
+        r.get("description", ""),
+        "",
+        *_table(header, rows),
+    ]
 
 
 def _machinery(doc: Mapping[str, Any]) -> list[str]:
