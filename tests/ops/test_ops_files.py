@@ -122,3 +122,13 @@ def test_the_example_prometheus_config_loads_the_rules_with_a_bearer_token() -> 
     [job] = config["scrape_configs"]
     assert job["metrics_path"] == "/metrics"
     assert job["authorization"]["type"] == "Bearer"
+
+
+def test_the_readme_lists_every_metric_and_alert() -> None:
+    readme = (OPS.parent / "README.md").read_text()
+    operating = readme[readme.index("\n## Operating it\n") : readme.index("\n## Layout\n")]
+    for family in catalog.FAMILIES:
+        assert f"| `{family.name}` | {family.kind} |" in operating, family.name
+    for group in yaml.safe_load(RULES.read_text())["groups"]:
+        for rule in group["rules"]:
+            assert f"| `{rule['alert']}` |" in operating, rule["alert"]

@@ -205,9 +205,9 @@ def test_events_are_counted_in_redis_and_outcomes_only_once_committed(
             value(before, name, **labels) or 0
         )
 
-    metrics.vendor_call("hubspot", "GET", "default", 200)
-    metrics.vendor_call("hubspot", "POST", "search", 429)
-    metrics.vendor_call("hubspot", "PATCH", "default", None)
+    metrics.vendor_call("hubspot", "1", "GET", "/crm/v3/objects/products/1", "default", 200)
+    metrics.vendor_call("hubspot", "1", "POST", "/crm/v3/objects/products/search", "search", 429)
+    metrics.vendor_call("hubspot", "1", "PATCH", "/crm/v3/objects/products/1", "default", None)
     metrics.rate_budget("hubspot", "waited", 0.25)
     changed = datetime.now(UTC) - timedelta(seconds=42)
     job = Job(id=10**9, account_id=account.id, reason="poll", source_updated_at=changed)

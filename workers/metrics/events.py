@@ -9,8 +9,8 @@ like a counter reset to Prometheus (``rate()`` handles those).
 
 Counting is on only in processes that `install` a Redis client (the Celery workers, in
 ``tasks.context``); anywhere else (the CLI, in-process tests) the calls do nothing.
-Outcomes are counted only once their transaction commits, so a rolled-back attempt is
-never counted. A counting failure never fails the work being counted.
+Outcomes are counted (and logged) only once their transaction commits, so a rolled-back
+attempt never is. A counting failure never fails the work being counted.
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from workers import logs
 from workers.metrics import catalog
 
 log = logging.getLogger(__name__)
 
 PREFIX = "metrics:"
 SEP = "\x1f"  # between label values in a hash field (never in a label value)
-_PENDING = "productsync_metrics_pending"  # Session.info key: outcomes awaiting commit
+_PENDING = "productsync_metrics_pending"  # Session.info key: counts awaiting commit
+_ROWS = "productsync_outcomes_pending"  # Session.info key: outcome lines awaiting commit
 
 _client: redis.Redis | None = None
 
@@ -73,14 +75,17 @@ def call_kind(method: str, op: str) -> str:
     return "read" if method.upper() == "GET" else "write"
 
 
-def vendor_call(vendor: str, method: str, op: str, status: int | None) -> None:
-    """One answer (``status``) or none (None: timeout, reset, truncated) from a vendor."""
+def vendor_call(
+    vendor: str, vendor_account: str, method: str, path: str, op: str, status: int | None
+) -> None:
+    """One answer (``status``) or none (None: timeout, reset, truncated) from a vendor:
+    counted, and logged (at DEBUG when it succeeded)."""
+    kind = call_kind(method, op)
+    logs.vendor_call(vendor, vendor_account, method, path, kind, status)
     if _client is None:
         return
     status_class = "error" if status is None else f"{status // 100}xx"
-    increments = [
-        (key(catalog.VENDOR_CALLS), field(vendor, call_kind(method, op), status_class), 1)
-    ]
+    increments = [(key(catalog.VENDOR_CALLS), field(vendor, kind, status_class), 1)]
     if status == 429:
         increments.append((key(catalog.VENDOR_429), field(vendor), 1))
     _send(increments)
@@ -98,7 +103,10 @@ def rate_budget(vendor: str, outcome: str, waited_seconds: float = 0.0) -> None:
 
 def note_outcomes(session: Session, rows: Iterable[Mapping[str, Any]], jobs: Iterable[Any]) -> None:
     """Count history rows (as inserted) once ``session`` commits. ``jobs`` (the rows'
-    `Job`s) give the change time of polled jobs for the latency histogram."""
+    `Job`s) give the change time of polled jobs for the latency histogram. Each row is
+    logged too (`workers.logs.outcome`), also once committed."""
+    rows = list(rows)
+    session.info.setdefault(_ROWS, []).extend(rows)
     if _client is None:
         return
     changed_at = {
@@ -132,11 +140,14 @@ def _committed(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
         _send((k, f, n) for (k, f, _), n in pending.items())
+    for row in session.info.pop(_ROWS, ()):
+        logs.outcome(row)
 
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_ROWS, None)
 
 
 def read_hash(client: redis.Redis, hash_key: str) -> dict[tuple[str, ...], float]:
