@@ -114,32 +114,32 @@ def note_outcomes(session: Session, rows: Iterable[Mapping[str, Any]], jobs: Ite
         for j in jobs
         if j.reason == "poll" and j.source_updated_at is not None
     }
-    pending: Counter[tuple[str, str, float]] = session.info.setdefault(_PENDING, Counter())
+    pending: Counter[tuple[str, str]] = session.info.setdefault(_PENDING, Counter())
     for row in rows:
         account = row["account_id"]
         labels = field(account, row["action"], row["status"], row.get("error_code") or "")
-        pending[(key(catalog.OUTCOMES), labels, 0)] += 1
+        pending[(key(catalog.OUTCOMES), labels)] += 1
         seen = changed_at.get(row["job_id"])
         if seen is not None and row["action"] in ("created", "updated"):
             _observe(pending, account, (row["finished_at"] - seen).total_seconds())
 
 
-def _observe(pending: Counter[tuple[str, str, float]], account: object, seconds: float) -> None:
+def _observe(pending: Counter[tuple[str, str]], account: object, seconds: float) -> None:
     """One latency observation: its bucket (non-cumulative; the exporter sums them), the
     count and the sum. The sum is kept in milliseconds so every increment is whole."""
     seconds = max(0.0, seconds)
     i = bisect.bisect_left(catalog.LATENCY_BUCKETS, seconds)
     le = str(catalog.LATENCY_BUCKETS[i]) if i < len(catalog.LATENCY_BUCKETS) else "+Inf"
     family = catalog.CHANGE_LATENCY
-    pending[(key(family, "bucket"), field(account, le), 0)] += 1
-    pending[(key(family, "sum_ms"), field(account), 0)] += round(seconds * 1000)
+    pending[(key(family, "bucket"), field(account, le))] += 1
+    pending[(key(family, "sum_ms"), field(account))] += round(seconds * 1000)
 
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
-        _send((k, f, n) for (k, f, _), n in pending.items())
+        _send((k, f, n) for (k, f), n in pending.items())
     for row in session.info.pop(_ROWS, ()):
         logs.outcome(row)
 
