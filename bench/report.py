@@ -223,7 +223,7 @@ def _retention(doc: Mapping[str, Any]) -> list[str]:
     r = doc.get("retention")
     if not r:
         return []
-    base, during = r["baseline"], r["during"]
+    base, inside = r["baseline"], r["inside_prune"]
     rows = [
         [
             _num(r["rows"]),
@@ -231,9 +231,8 @@ def _retention(doc: Mapping[str, Any]) -> list[str]:
             _num(r["prune_seconds"], 1),
             _num(r["rows_per_second"], 0),
             f"{_num(base['p50'])} / {_num(base['p95'])}",
-            f"{_num(during['p50'])} / {_num(during['p95'])}",
-            _num(during["edits_missing"]),
-            "yes" if r["overlapped"] else f"partly ({_num(r['steady_seconds'], 1)} s)",
+            f"{_num(inside['p50'])} / {_num(inside['p95'])} ({_num(inside['edits_seen'])} edits)",
+            _num(r["during"]["edits_missing"]),
             f"`{r['preset']}`",
         ]
     ]
@@ -243,9 +242,8 @@ def _retention(doc: Mapping[str, Any]) -> list[str]:
         "prune s",
         "rows/s",
         "sync p50 / p95 s alone",
-        "p50 / p95 s during prune",
+        "p50 / p95 s inside the prune",
         "missing",
-        "sync inside prune",
         "preset",
     ]
     return [

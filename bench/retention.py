@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 
 from bench.environment import Bench
 from bench.machine import ROOT
+from bench.results import LatencySummary
 from bench.steady import SteadyPlan, measure_steady
 from models import HistoryEntry
 from models.db import session_scope
@@ -40,11 +41,12 @@ _SEED = text(
 )
 # The prune as the beat task runs it, in a process of its own, with no time budget.
 _PRUNE = (
-    "import json, sys\n"
+    "import json, sys, time\n"
     "from workers.retention import prune\n"
+    "started = time.time()\n"
     "r = prune(sys.argv[1], history_days=90, job_days=90, budget_seconds=86400)\n"
     "print(json.dumps({'history': r.history, 'jobs': r.jobs, 'seconds': r.seconds,"
-    " 'finished': r.finished}))\n"
+    " 'finished': r.finished, 'started': started, 'ended': time.time()}))\n"
 )
 
 
@@ -84,6 +86,8 @@ def measure_retention(bench: Bench, synced: StackAccount, plan: RetentionPlan) -
     result = json.loads(out.strip().splitlines()[-1])
     with session_scope(url) as session:
         kept = session.scalar(select(func.count()).where(HistoryEntry.account_id == old.id))
+    # The edits made while the prune ran: the ones it could have slowed down.
+    inside = [lat for at, lat in during["samples"] if result["started"] <= at <= result["ended"]]
     return {
         "rows": plan.rows,
         "products": plan.products,
@@ -94,17 +98,17 @@ def measure_retention(bench: Bench, synced: StackAccount, plan: RetentionPlan) -
         "deleted": result["history"],
         "kept": kept,
         "rows_per_second": round(result["history"] / max(result["seconds"], 1e-9)),
-        # The second steady state ran entirely inside the prune when this holds.
-        "overlapped": steady_seconds <= result["seconds"],
         "steady_seconds": round(steady_seconds, 1),
         "baseline": baseline["latency"],
         "during": during["latency"],
+        "inside_prune": LatencySummary(inside, 0).as_dict(),
         "preset": bench.config.preset.name,
         "description": (
             f"{plan.rows:,} history rows older than the retention period, over "
             f"{plan.products:,} SKUs, pruned in {BATCH:,}-row transactions (the beat task's "
             "code, in a process of its own) while the steady state ran "
             f"({during['edits']} edits at {plan.steady.rate_per_second:g}/s); the baseline is "
-            "the same steady state just before, without the prune."
+            "the same steady state just before, without the prune. *Inside* counts only the "
+            "edits made while the prune was running."
         ),
     }
