@@ -286,7 +286,7 @@ def close_job(
             finished_at=now,
         )
     )
-    counted = {"account_id": job.account_id, "job_id": job.id, "error_code": code}
+    counted = {"account_id": job.account_id, "job_id": job.id, "sku": sku, "error_code": code}
     metrics.note_outcomes(session, [{**counted, "action": action, "status": status}], [job])
     if job.run_id is not None:
         count_in_run(session, job.run_id, action)
