@@ -55,6 +55,8 @@ task_routes = {
     "productsync.sweep": {"queue": "poll"},
     "productsync.full_sync": {"queue": "bulk"},
     "productsync.sync_chunk": {"queue": "bulk"},
+    # Retention is maintenance: it never delays a poll.
+    "productsync.prune": {"queue": "bulk"},
     # sync_product is sent explicitly to `sync` or `bulk`, following its job row.
     "productsync.sync_product": {"queue": "sync"},
 }
@@ -71,4 +73,5 @@ beat_schedule = {
         "schedule": _settings.sweep_interval_seconds,
         "options": {"expires": max(_settings.sweep_interval_seconds, 5.0)},
     },
+    "prune": {"task": "productsync.prune", "schedule": 3600.0, "options": {"expires": 3600.0}},
 }

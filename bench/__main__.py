@@ -20,6 +20,7 @@ from bench.machine import ROOT
 from bench.presets import LATENCIES, parse_preset
 from bench.realspeed import RealSpeedPlan
 from bench.report import DOC_PATH, RESULTS_DIR, json_path, render, write_json
+from bench.retention import RetentionPlan
 from bench.run import DIRECTIONS, Plan, new_document, run
 from bench.steady import SteadyPlan
 from bench.targets import evaluate
@@ -33,6 +34,7 @@ QUICK = {
     "steady_rate": 3.0,
     "profile_n": 10,
     "real_n": (30, 30),
+    "retention_rows": 2000,
 }
 REAL_PRESET = "starter*1"
 QUICK_PRESET = "starter*30"
@@ -86,6 +88,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick", action="store_true", help="smoke run: tiny N and sizes (what CI runs)"
     )
+    p.add_argument(
+        "--retention-rows",
+        type=int,
+        default=1_000_000,
+        help="old history rows pruned while the steady state runs again (0: skip)",
+    )
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--doc", type=Path, default=DOC_PATH, help="markdown page to write")
     p.add_argument("--render", type=Path, metavar="JSON", help="only re-render a saved run")
@@ -108,6 +116,14 @@ def _stop_on_sigterm() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def _retention_plan(args: argparse.Namespace) -> RetentionPlan | None:
+    if not args.retention_rows or not args.steady_seconds:
+        return None  # it compares two steady states
+    products = max(1, min(10_000, args.retention_rows // 100))  # 100 attempts per product
+    steady = SteadyPlan(args.steady_rate, args.steady_seconds)
+    return RetentionPlan(args.retention_rows, products, steady)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         naive=not args.no_naive,
         profile_products=args.profile_n,
         real_speed=_real_speed(args),
+        retention=_retention_plan(args),
     )
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     doc = new_document(config, command.strip())

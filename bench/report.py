@@ -144,6 +144,7 @@ def render(doc: Mapping[str, Any]) -> str:
     ]
     out += _ratios(doc)
     out += _steady(doc)
+    out += _retention(doc)
     out += _machinery(doc)
     out += [
         "## How to reproduce",
@@ -250,6 +251,42 @@ def _steady(doc: Mapping[str, Any]) -> list[str]:
     if steady.get("calls_per_edit") is not None:
         text += [f"Vendor calls per edit (polls included): {_num(steady['calls_per_edit'])}.", ""]
     return text
+
+
+def _retention(doc: Mapping[str, Any]) -> list[str]:
+    r = doc.get("retention")
+    if not r:
+        return []
+    base, inside = r["baseline"], r["inside_prune"]
+    rows = [
+        [
+            _num(r["rows"]),
+            _num(r["kept"]),
+            _num(r["prune_seconds"], 1),
+            _num(r["rows_per_second"], 0),
+            f"{_num(base['p50'])} / {_num(base['p95'])}",
+            f"{_num(inside['p50'])} / {_num(inside['p95'])} ({_num(inside['edits_seen'])} edits)",
+            _num(r["during"]["edits_missing"]),
+            f"`{r['preset']}`",
+        ]
+    ]
+    header = [
+        "old rows",
+        "kept (last per product)",
+        "prune s",
+        "rows/s",
+        "sync p50 / p95 s alone",
+        "p50 / p95 s inside the prune",
+        "missing",
+        "preset",
+    ]
+    return [
+        "## Retention: pruning the history while syncs run",
+        "",
+        r.get("description", ""),
+        "",
+        *_table(header, rows),
+    ]
 
 
 def _machinery(doc: Mapping[str, Any]) -> list[str]:

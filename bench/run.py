@@ -15,6 +15,7 @@ from bench.machine import load_average, machine_facts
 from bench.machinery import measure_memory
 from bench.profile import explain_cpu, profile_sync
 from bench.realspeed import RealSpeedPlan, measure_real_speed
+from bench.retention import RetentionPlan, measure_retention
 from bench.steady import SteadyPlan, measure_steady
 from tests.support.stack import StackAccount
 from workers.mapping import DEFAULT_MAPPINGS
@@ -33,6 +34,7 @@ class Plan:
     steady: SteadyPlan | None = field(default_factory=SteadyPlan)
     naive: bool = True
     profile_products: int = 100
+    retention: RetentionPlan | None = field(default_factory=RetentionPlan)
     run_timeout: float = 1800.0
     real_speed: RealSpeedPlan | None = field(default_factory=RealSpeedPlan)
 
@@ -72,6 +74,10 @@ def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str
         if plan.steady is not None and steady_account is not None:
             log.info("steady state: %s", plan.steady)
             doc["steady"] = measure_steady(bench, steady_account, plan.steady)
+            save(doc)
+        if plan.retention is not None and steady_account is not None:
+            log.info("retention: %s", plan.retention)
+            doc["retention"] = measure_retention(bench, steady_account, plan.retention)
             save(doc)
         if plan.memory_sizes:
             doc["machinery"]["memory"] = measure_memory(bench, plan.memory_sizes)  # type: ignore[arg-type]

@@ -112,6 +112,11 @@ def measure_steady(bench: Bench, account: StackAccount, plan: SteadyPlan) -> dic
         "poll_interval_seconds": float(interval),
         "settle_seconds": settle,
         "latency": summary.as_dict(),
+        # (when the edit was made, unix time; its latency) for scenarios that look at a
+        # part of the run (retention: the edits made while the prune ran).
+        "samples": [
+            [round(t, 3), round(arrivals[m] - t, 3)] for m, t in sent.items() if m in arrivals
+        ],
         "calls": {s: t.as_dict() for s, t in calls.items()},
         "calls_per_edit": round(total_calls / max(len(sent), 1), 3),
         "preset": bench.config.preset.name,

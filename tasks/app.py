@@ -8,6 +8,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init
 
+import workers.logs  # noqa: F401  (the log format and task fields, through Celery's signals)
+
 app = Celery("productsync")
 app.config_from_object("celeryconfig")
 

@@ -7,6 +7,7 @@ import time
 
 import redis
 
+from workers import metrics
 from workers.catalog.factory import catalog_for
 from workers.catalog.port import Catalog, System
 from workers.engine import SyncContext
@@ -18,6 +19,7 @@ CATALOG_REUSE_SECONDS = 30.0
 def build_context(settings: Settings) -> SyncContext:
     """An engine context on the real connectors, configured by ``settings`` alone."""
     client = redis.Redis.from_url(settings.redis_url)
+    metrics.install(client)  # vendor calls, waits and outcomes are counted in Redis
     built: dict[tuple[str, int], tuple[float, Catalog]] = {}
 
     def catalogs(system: System, account_id: int) -> Catalog:

@@ -86,6 +86,16 @@ class Settings:
     flower_port: int = 5555
     flower_username: str = "admin"
     flower_password: Secret = field(default_factory=lambda: Secret("admin"))
+    # The address people reach the web page at; an https one makes the session cookie
+    # Secure (the page itself may sit behind a TLS-terminating proxy).
+    public_url: str = ""
+    # Bearer token Prometheus sends to /metrics; empty: /metrics is behind the web login.
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
+
+    # Operations: how long finished work is kept (each product's last attempt always is).
+    history_retention_days: int = 90
+    job_retention_days: int = 90
+    log_format: str = "text"  # "text" for people, "json" for log shippers
 
     @property
     def is_development(self) -> bool:
@@ -226,6 +236,17 @@ def _check(s: Settings) -> None:
         raise ConfigError(
             f"PRODUCTSYNC_CHUNK_LEASE_SECONDS must be positive, got {s.chunk_lease_seconds}"
         )
+    if s.public_url and not s.public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PRODUCTSYNC_PUBLIC_URL must be an http(s) URL, got {s.public_url!r}")
+    if s.metrics_token and len(s.metrics_token.reveal()) < 16:
+        raise ConfigError(
+            "PRODUCTSYNC_METRICS_TOKEN must be at least 16 characters (a long random string)"
+        )
+    for name in ("history_retention_days", "job_retention_days"):
+        if getattr(s, name) < 1:
+            raise ConfigError(f"PRODUCTSYNC_{name.upper()} must be at least 1 day")
+    if s.log_format not in ("text", "json"):
+        raise ConfigError(f"PRODUCTSYNC_LOG_FORMAT must be text or json, got {s.log_format!r}")
     if s.job_lease_seconds * 4 > s.broker_visibility_timeout:
         raise ConfigError(
             "PRODUCTSYNC_JOB_LEASE_SECONDS must stay well below the broker visibility timeout "

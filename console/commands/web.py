@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from workers.logs import use_format
 from workers.settings import get_settings
 
 
@@ -40,6 +41,7 @@ def command(host: str | None, port: int | None, threads: int) -> None:
     port = settings.web_port if port is None else port
     app = create_app(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    use_format(logging.getLogger(), settings.log_format)
     click.echo(f"web page on http://{host}:{port}/ (Ctrl-C to stop)")
     if settings.is_development:
         click.echo(f"login: {settings.web_username} (password from PRODUCTSYNC_WEB_PASSWORD)")

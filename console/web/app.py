@@ -10,7 +10,7 @@ from werkzeug import Response
 
 from console.output import duration
 from console.views import direction_label
-from console.web import accounts, auth, csrf, errors, history, runs
+from console.web import accounts, auth, csrf, errors, history, metrics, probes, runs
 from console.web.auth import LoginThrottle
 from workers.settings import Settings
 
@@ -31,6 +31,8 @@ def create_app(settings: Settings, *, login_throttle: LoginThrottle | None = Non
         SESSION_COOKIE_NAME="productsync_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Behind https the cookie must never travel over plain http.
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=1024 * 1024,
         PRODUCTSYNC_SETTINGS=settings,
@@ -41,6 +43,8 @@ def create_app(settings: Settings, *, login_throttle: LoginThrottle | None = Non
     auth.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
+    probes.init_app(app)
+    metrics.init_app(app)
     for module in (history, runs, accounts):
         app.register_blueprint(module.bp)
 

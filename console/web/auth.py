@@ -39,9 +39,12 @@ from workers.settings import Settings
 
 bp = Blueprint("auth", __name__)
 
-# Endpoints reachable without a session: the login form itself and the static CSS/JS
-# (which are the public source code of this project, nothing account-specific).
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+# Endpoints reachable without a session: the login form itself, the static CSS/JS
+# (which are the public source code of this project, nothing account-specific), the
+# health probes (one word each) and /metrics (which checks its own bearer token).
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "static", "probes.healthz", "probes.readyz", "metrics.metrics"}
+)
 
 
 @dataclass

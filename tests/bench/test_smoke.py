@@ -42,6 +42,10 @@ def test_quick_benchmark_runs_every_scenario_and_writes_the_report(tmp_path: Pat
     assert steady["edits"] == 6 and steady["latency"]["edits_missing"] == 0
     assert 0 < steady["latency"]["p50"] <= steady["latency"]["max"]
 
+    retention = doc["retention"]  # 2,000 old rows over 20 SKUs: each SKU's last row stays
+    assert (retention["deleted"], retention["kept"]) == (1980, 20)
+    assert retention["during"]["edits_missing"] == 0
+
     machinery = doc["machinery"]
     assert machinery["cpu_ms_per_product"] > 0
     assert machinery["profile"]["products"] == 10 and machinery["profile"]["self_ms_by_library"]
@@ -53,5 +57,6 @@ def test_quick_benchmark_runs_every_scenario_and_writes_the_report(tmp_path: Pat
 
     page = doc_path.read_text()
     assert "## Initial full sync" in page and "## Steady state" in page
+    assert "## Retention" in page
     assert f"{saved.name}`; do not edit by hand" in page
     assert "ok  " in done.stdout or "MISS" in done.stdout

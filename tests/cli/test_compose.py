@@ -137,3 +137,9 @@ def test_development_env_loads_as_settings(config: dict[str, Any]) -> None:
     settings = Settings.from_env(environment)
     assert settings.hubspot_api_base == "http://hubspot-emulator:8801"
     assert settings.flower_password.reveal() == "admin"
+
+
+def test_web_health_is_checked_through_readyz(config: dict[str, Any]) -> None:
+    check = config["services"]["web"]["healthcheck"]
+    assert check["test"][0] == "CMD"
+    assert "http://127.0.0.1:8000/readyz" in " ".join(check["test"])

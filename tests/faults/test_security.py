@@ -6,6 +6,7 @@ outside development without an encryption key."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -185,3 +186,44 @@ def test_settings_refuse_to_start_outside_development_without_an_encryption_key(
     )  # fmt: skip
     assert started.returncode != 0
     assert "ENCRYPTION_KEY" in started.stdout + started.stderr
+
+
+def test_json_logs_carry_the_fields_and_no_secret(pipeline: Stack) -> None:
+    """The same sentinel run with ``PRODUCTSYNC_LOG_FORMAT=json``: every log line of the
+    worker is one JSON object, outcome and failed vendor-call lines carry their fields,
+    and no secret is in any of them."""
+    for process in [p for p in pipeline.processes if p.name == "w1"]:
+        process.stop()
+        pipeline.processes.remove(process)
+    worker = pipeline.start_worker("w1-json", env={"PRODUCTSYNC_LOG_FORMAT": "json"})
+    sentinel = f"SENTINEL-hubspot-token-{uuid.uuid4().hex}"
+    acct = pipeline.new_account("hubspot_to_quickbooks", hubspot_token=sentinel)
+    first_tokens = oracle.stored_secrets(pipeline, acct.id)
+    acct.hubspot_create(name="Fine", hs_sku="JSON-1", price="1")
+    acct.hubspot_create(name="Refused", hs_sku="JSON-2", price="-1")
+    pipeline.quickbooks_admin.vendor(
+        "POST", "quickbooks/tokens/expire", json={"realm_id": acct.realm_id}
+    )
+    pipeline.quickbooks_admin.add_fault(
+        "status", r"/item$", method="POST", account=acct.realm_id, status=500
+    )
+    acct.hubspot_create(name="After refresh", hs_sku="JSON-3", price="1")
+    oracle.check(pipeline, acct, secrets=[sentinel, *first_tokens])
+
+    output = worker.output()
+    # Celery's start-up banner is printed, not logged; every line after it is an object.
+    logged = output[output.index("[tasks]") :].split("\n\n", 1)[1].splitlines()
+    records = [json.loads(line) for line in logged if line.strip()]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    outcomes = [r for r in records if r.get("account") == acct.id and "action" in r]
+    assert {(r["sku"], r["action"], r["status"]) for r in outcomes} >= {
+        ("JSON-1", "created", "succeeded"),
+        ("JSON-2", "failed", "failed"),
+        ("JSON-3", "created", "succeeded"),
+    }
+    assert all(isinstance(r["job"], int) and r["task"] for r in outcomes)
+    failed_calls = [r for r in records if r.get("vendor") == "quickbooks"]
+    assert any(r["http_status"] == 500 and r["method"] == "POST" for r in failed_calls)
+    secrets = {sentinel, *first_tokens, *oracle.stored_secrets(pipeline, acct.id)}
+    assert [s for s in secrets if s in output] == []
+    assert oracle.leaks(pipeline, sorted(secrets)) == []

@@ -20,6 +20,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from models import HistoryEntry, Job, SyncRun, utcnow
+from workers import metrics
 from workers.errors import SyncError
 
 Action = Literal["created", "updated", "unchanged", "failed", "skipped"]
@@ -116,6 +117,7 @@ def record_attempt(
     kept = fenced.rowcount == 1
     row = _history_row(attempt, job_status, action, error, kept=kept, now=now)
     session.execute(insert(HistoryEntry), [row])
+    metrics.note_outcomes(session, [row], [job])
     if kept and job_status in ("succeeded", "failed", "skipped") and job.run_id is not None:
         count_in_run(session, job.run_id, action)
     return kept
@@ -147,6 +149,7 @@ def record_successes(
         for a, action in done
     ]
     session.execute(insert(HistoryEntry), rows)
+    metrics.note_outcomes(session, rows, [a.job for a, _ in done])
     per_run: dict[int, Counter[Action]] = {}
     for a, action in done:
         if a.job.id in kept and a.job.run_id is not None:
@@ -287,5 +290,7 @@ def close_job(
             finished_at=now,
         )
     )
+    counted = {"account_id": job.account_id, "job_id": job.id, "sku": sku, "error_code": code}
+    metrics.note_outcomes(session, [{**counted, "action": action, "status": status}], [job])
     if job.run_id is not None:
         count_in_run(session, job.run_id, action)

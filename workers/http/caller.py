@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from workers import metrics
 from workers.auth.source import TokenSource
 from workers.errors import ParkedError, RetryableError, SyncError, TransientError
 from workers.http.circuit import Circuit
@@ -86,8 +87,11 @@ class VendorCaller:
                     )
                 except TransientError:  # timeout, reset, truncated answer
                     self._count(failed=True)
+                    metrics.vendor_call(self.system, self.budget.account, method, path, op, None)
                     raise
             self._count(failed=response.status_code >= 500)
+            status = response.status_code
+            metrics.vendor_call(self.system, self.budget.account, method, path, op, status)
             if response.status_code == 401 and self._replay_on_401 and not replayed:
                 fresh = self.tokens.after_unauthorized(state)
                 if fresh is not None:

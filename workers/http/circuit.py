@@ -37,6 +37,11 @@ return 0
 """
 
 
+def open_key(system: str, account: str) -> str:
+    """The Redis key that exists while the circuit of (system, vendor account) is open."""
+    return f"cb:{{{system}:{account}}}:open"
+
+
 class Circuit:
     def __init__(
         self,
@@ -55,7 +60,7 @@ class Circuit:
         self.window_ms = max(self.cooldown_ms, int(window_seconds * 1000))
         tag = f"cb:{{{system}:{account}}}"
         self._failures_key = f"{tag}:failures"
-        self._open_key = f"{tag}:open"
+        self._open_key = open_key(system, account)
         self._client = client
         self._failed = client.register_script(_FAILED)
 

@@ -26,6 +26,7 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from workers import metrics
 from workers.errors import QuotaExhausted, RateLimited, TransientError
 from workers.ratelimit.limits import Limits
 
@@ -154,11 +155,15 @@ class RateBudget:
         member = uuid.uuid4().hex
         keys, args = self._script_input(op, member, dry=False)
         deadline = time.monotonic() + self.max_wait
+        slept = 0.0
         while True:
             status, wait_ms = self._run(self._acquire, keys, args)
             if status == GRANTED:
+                if slept:
+                    metrics.rate_budget(self.system, "waited", slept)
                 return Lease(self, member)
             if status == DAILY_SPENT:
+                metrics.rate_budget(self.system, "quota")
                 until = self._next_local_midnight()
                 raise QuotaExhausted(
                     f"the daily {self.system} API budget of this account is spent; "
@@ -169,6 +174,7 @@ class RateBudget:
             wait = wait_ms / 1000.0
             left = deadline - time.monotonic()
             if wait > left:
+                metrics.rate_budget(self.system, "refused", slept)
                 raise RateLimited(
                     f"the shared {self.system} rate budget of this account is spent "
                     f"({'vendor asked to wait' if status == BLOCKED else op}); "
@@ -177,6 +183,7 @@ class RateBudget:
                     system=self.system,
                 )
             time.sleep(wait)
+            slept += wait
 
     def available_in(self, op: str = "default") -> float:
         """Seconds until a slot for ``op`` could be granted (0: now), taking nothing: a
