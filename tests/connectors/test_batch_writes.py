@@ -196,17 +196,22 @@ def test_qbo_5xx_fails_each_item_of_its_call_and_later_calls_still_run(qbo: QboW
     assert len(qbo_items(qbo)) == 35 - len(failed)
 
 
-def test_qbo_an_unsendable_item_fails_alone(qbo: QboWorld) -> None:
-    results = qbo.catalog().write_many(
-        [
-            Write("float", {"Name": "Float", "Sku": "F-1", "UnitPrice": 1.5}, "us-1"),
-            Write("fine", {"Name": "Fine", "Sku": "F-2", "UnitPrice": Decimal("1.50")}, "us-2"),
-        ]
-    )
+@pytest.mark.parametrize("fine", [1, 4])
+def test_qbo_an_unsendable_item_fails_alone(qbo: QboWorld, fine: int) -> None:
+    writes = [Write("float", {"Name": "Float", "Sku": "F-1", "UnitPrice": 1.5}, "us-1")]
+    writes += [
+        Write(f"fine{n}", {"Name": f"Fine {fine}{n}", "Sku": f"F-{fine}{n}",
+                           "UnitPrice": Decimal("1.50")}, f"us-{fine}{n}")
+        for n in range(fine)
+    ]  # fmt: skip
+    results = qbo.catalog().write_many(writes)
     assert isinstance(results["float"], DataError)
-    assert set(records(results)) == {"fine"}
-    [call] = qbo.ledger(kind="batch")
-    assert len(call["body"]["BatchItemRequest"]) == 1
+    assert set(records(results)) == {f"fine{n}" for n in range(fine)}
+    if fine == 1:  # fewer than four writes: one call each, never a batch of one
+        assert qbo.ledger(kind="batch") == [] and len(qbo.ledger(kind="write")) == 1
+    else:
+        [call] = qbo.ledger(kind="batch")
+        assert len(call["body"]["BatchItemRequest"]) == fine
 
 
 # -- HubSpot --------------------------------------------------------------------------------

@@ -10,7 +10,15 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from workers.catalog.port import Change, FieldSpec, Record, System, Write, exact_matches
+from workers.catalog.port import (
+    Change,
+    FieldSpec,
+    Record,
+    System,
+    Write,
+    exact_matches,
+    write_each,
+)
 from workers.catalog.quickbooks import batch
 from workers.catalog.quickbooks import query as q
 from workers.catalog.quickbooks.records import READ_ONLY, cdc_items, items_of, record_from
@@ -30,6 +38,10 @@ IDS_PER_QUERY = 200
 # to 100 characters (200 once escaped), so 100 per query keeps a statement near 20 KB.
 SKUS_PER_QUERY = 100
 BATCHES_AT_ONCE = 3  # a full-sync chunk's 90 writes
+# Fewer writes than this go as one call each: QBO allows 500 calls a minute but only 120
+# batches, so a batch of one or two would spend the scarcer budget (a full sync of 10,000
+# renamed 77 duplicate names in 60 batches of one to three: 30 s more at the limit).
+SINGLE_CALLS_BELOW = 4
 
 
 class QuickBooksCatalog:
@@ -189,6 +201,10 @@ class QuickBooksCatalog:
         # Canonical order, so the same writes always make the same batches (and so the
         # same batch requestids), whatever order the caller lists them in.
         ordered = sorted(writes, key=lambda w: (w.request_id, w.key))
+        if len(ordered) < SINGLE_CALLS_BELOW:
+            refused = {w.key: batch.unsendable(self._operation(w)[1]) for w in ordered}
+            sendable = [w for w in ordered if refused[w.key] is None]
+            return {**{k: e for k, e in refused.items() if e}, **write_each(self, sendable)}
         parts = [ordered[i : i + batch.MAX_ITEMS] for i in range(0, len(ordered), batch.MAX_ITEMS)]
         results: dict[str, Record | SyncError] = {}
         if len(parts) <= 1:
@@ -208,10 +224,7 @@ class QuickBooksCatalog:
         entries: list[dict[str, Any]] = []
         sent: dict[str, tuple[Write, Any]] = {}  # bId -> (write, the name it writes)
         for n, write in enumerate(writes):
-            if write.current is None:
-                operation, body = "create", self._create_body(write.fields)
-            else:
-                operation, body = "update", _update_body(write.current, write.fields)
+            operation, body = self._operation(write)
             refused = batch.unsendable(body)
             if refused is not None:
                 results[write.key] = refused
@@ -242,6 +255,12 @@ class QuickBooksCatalog:
                 self._with_clash(answer, name) if isinstance(answer, DuplicateName) else answer
             )
         return results
+
+    def _operation(self, write: Write) -> tuple[str, dict[str, Any]]:
+        """The batch operation and the Item body of one write."""
+        if write.current is None:
+            return "create", self._create_body(write.fields)
+        return "update", _update_body(write.current, write.fields)
 
     def _create_body(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         body = {**self.create_defaults, **fields}
