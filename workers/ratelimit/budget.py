@@ -3,7 +3,11 @@
 One atomic Lua script decides each request against:
 
 * ``blocked_until``: written from a vendor's Retry-After; every worker honours it;
-* rolling windows: a sorted set of request times per window (exact, not approximate);
+* rolling windows: a sorted set of request times per window (exact, not approximate).
+  A request is dated when its answer came, not when it was sent: the vendor counted it
+  somewhere in between, and the time it takes varies by hundreds of milliseconds, so
+  dating it at the send let eleven requests into QBO's ten-a-second window. Until the
+  answer comes it counts as in flight (in every window, until its lease ends);
 * a daily counter: keyed by the account's local date;
 * a concurrency gate: a sorted set of leases scored by expiry, so a killed process's
   slot frees itself when its lease runs out.
@@ -52,7 +56,9 @@ for i = 1, windows do
   local used = redis.call('ZCARD', key)
   if used >= limit then
     local oldest = redis.call('ZRANGE', key, used - limit, used - limit, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + span - now
+    local at = tonumber(oldest[2])
+    local w = at + span - now
+    if at > now then w = tonumber(ARGV[6]) end  -- still in flight: look again shortly
     if w < 1 then w = 1 end
     if w > wait then wait = w end
   end
@@ -66,8 +72,10 @@ if concurrency > 0 then
 end
 if wait > 0 or ARGV[7] == '1' then return {0, wait} end
 for i = 1, windows do
-  redis.call('ZADD', KEYS[3 + i], now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[3 + i], ARGV[7 + 2 * i])
+  -- In flight until released (then: when the answer came); a caller that dies holds it
+  -- until its lease ends.
+  redis.call('ZADD', KEYS[3 + i], now + tonumber(ARGV[5]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[3 + i], tonumber(ARGV[7 + 2 * i]) + tonumber(ARGV[5]))
 end
 if daily_limit > 0 then
   redis.call('INCR', KEYS[2])
@@ -78,6 +86,16 @@ if concurrency > 0 then
   redis.call('PEXPIRE', KEYS[3], ARGV[5])
 end
 return {1, 0}
+"""
+
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
+end
+return 1
 """
 
 _BLOCK = """
@@ -100,17 +118,19 @@ return 0
 
 
 class Lease:
-    """A granted request slot; `release` frees the concurrency gate (idempotent)."""
+    """A granted request slot; `release` (idempotent), once the answer is in, frees the
+    concurrency gate and dates the request in its windows to now."""
 
-    def __init__(self, budget: RateBudget, member: str) -> None:
+    def __init__(self, budget: RateBudget, member: str, windows: list[str]) -> None:
         self._budget = budget
         self._member = member
+        self._windows = windows
         self._released = False
 
     def release(self) -> None:
         if not self._released:
             self._released = True
-            self._budget._release(self._member)
+            self._budget._release(self._member, self._windows)
 
 
 class RateBudget:
@@ -137,6 +157,7 @@ class RateBudget:
         self._gate_key = f"{tag}:inflight"
         self._prefix = tag
         self._acquire = client.register_script(_ACQUIRE)
+        self._release_script = client.register_script(_RELEASE)
         self._block = client.register_script(_BLOCK)
         self._remaining = client.register_script(_REMAINING)
 
@@ -161,7 +182,7 @@ class RateBudget:
             if status == GRANTED:
                 if slept:
                     metrics.rate_budget(self.system, "waited", slept)
-                return Lease(self, member)
+                return Lease(self, member, keys[3:])
             if status == DAILY_SPENT:
                 metrics.rate_budget(self.system, "quota")
                 until = self._next_local_midnight()
@@ -233,9 +254,9 @@ class RateBudget:
     def in_flight(self) -> int:
         return int(self._client.zcard(self._gate_key))
 
-    def _release(self, member: str) -> None:
+    def _release(self, member: str, windows: list[str]) -> None:
         try:
-            self._client.zrem(self._gate_key, member)
+            self._release_script(keys=[self._gate_key, *windows], args=[member])
         except redis.RedisError:
             # The lease expires by itself; losing Redis here must not mask the call's result.
             log.warning("%s account %s: could not release a rate lease", self.system, self.account)

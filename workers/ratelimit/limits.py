@@ -7,9 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# The spread of the delay between our grant and the vendor's count (see `Window.span_ms`).
-JITTER_MARGIN_SECONDS = 0.4
-
 
 @dataclass(frozen=True)
 class Window:
@@ -21,12 +18,10 @@ class Window:
 
     @property
     def span_ms(self) -> int:
-        """The window we enforce: a little longer than the vendor's, because a request
-        granted here is counted there some time later, and that delay varies from request
-        to request; without the margin, the variation puts L+1 requests into the vendor's
-        window. QBO answers in 200-500 ms (api-reference §3): two requests granted 1 s
-        apart may be counted 0.7 s apart, so the margin covers that spread."""
-        return int((self.seconds + max(JITTER_MARGIN_SECONDS, self.seconds * 0.02)) * 1000)
+        """The window we enforce: a little longer than the vendor's. Requests are dated
+        when their answer came (`budget`), never before the vendor counted them; the
+        margin covers the vendor's own clock and bucket granularity."""
+        return int((self.seconds + max(0.15, self.seconds * 0.02)) * 1000)
 
 
 @dataclass(frozen=True)
