@@ -14,7 +14,7 @@ from models import Account
 from models.db import session_scope
 from tests.support.stack import Stack
 from tests.support.stack_account import StackAccount
-from workers.engine import CHUNK
+from workers.engine.bulk import chunk_size
 
 pytestmark = pytest.mark.e2e
 
@@ -115,11 +115,12 @@ def test_full_sync_of_a_thousand_then_a_second_that_writes_nothing(
     )
     assert len(products) == len(set(products)) == PRODUCTS  # each created once
     mark = writes(pipeline, acct, destination)
-    # Batch writes: per chunk of 100, one HubSpot upsert or four QBO batches of ≤ 30; a
-    # product whose name QBO already has is created alone, renamed (a refused try first).
-    per_chunk = 1 if destination == "hubspot" else math.ceil(CHUNK / 30)
+    # Batch writes: per chunk, HubSpot upserts of ≤ 100 or QBO batches of ≤ 30; a product
+    # whose name QBO already has is written again, renamed.
+    size = chunk_size(direction)
+    per_chunk = math.ceil(size / 100) if destination == "hubspot" else math.ceil(size / 30)
     renamed = sum(1 for e in finals if "already has an item named" in str(e.details))
-    budget = per_chunk * math.ceil(PRODUCTS / CHUNK) + renamed
+    budget = per_chunk * math.ceil(PRODUCTS / size) + renamed
     assert 0 < mark <= budget, (renamed, by_path(pipeline, acct))
     calls = vendor_calls(pipeline, acct) - before
     # Listings of both systems, one batch read per chunk, batch writes.

@@ -187,7 +187,7 @@ def test_a_chunk_whose_writes_must_wait_long_waits_before_reading_anything(
 
 def test_chunks_into_quickbooks_fill_its_batches_of_30() -> None:
     assert chunk_size("hubspot_to_quickbooks") == 90
-    assert chunk_size("quickbooks_to_hubspot") == 100
+    assert chunk_size("quickbooks_to_hubspot") == 400
 
 
 @pytest.mark.parametrize("written", [True, False])

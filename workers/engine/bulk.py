@@ -45,6 +45,10 @@ CHUNK = 100
 # fourth for its last 10 (400 batches instead of 334 for 10,000 products, and QBO's 120
 # batches a minute are what binds a full sync into QuickBooks).
 QBO_CHUNK = 90
+# Into HubSpot, the source is QBO, whose reads are the scarce ones (10 a second against
+# HubSpot's 100 calls per 10 s): a chunk of 400 reads its sources in two `Id IN` queries
+# of 200 and writes them in four HubSpot batch calls of 100.
+HUBSPOT_CHUNK = 400
 # Of a job lease (the tasks' soft time limit): the rest of a slow chunk goes back to the
 # queue rather than outliving its leases.
 TIME_SHARE = 0.5
@@ -79,7 +83,7 @@ class ChunkResult:
 
 def chunk_size(direction: str) -> int:
     """How many jobs of a full sync go in one chunk, by the destination's batch size."""
-    return QBO_CHUNK if destination_of(direction) == "quickbooks" else CHUNK  # type: ignore[arg-type]
+    return QBO_CHUNK if destination_of(direction) == "quickbooks" else HUBSPOT_CHUNK  # type: ignore[arg-type]
 
 
 def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
