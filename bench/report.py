@@ -175,15 +175,17 @@ def _real_speed(doc: Mapping[str, Any]) -> list[str]:
                 _num(path.get("products")) + (f" ({reasons})" if reasons else ""),
             ]
         )
-    header = ["direction", "listing s", "writes s", "floor s (binding)", "per-product path"]
+    header = ["direction", "listing s", "writes s", "floor s (binding)", "single writes (why)"]
     return [
         "## Initial full sync at real speed",
         "",
         f"The same full sync at the vendors' real limits and latency (`{real[0]['preset']}`), "
         "large enough that the limits bind: what a new account's first sync costs. *Listing*: "
         "from the first source call to the first destination write; *writes*: from the first "
-        "destination write to the last; *per-product path*: products written one at a "
-        "time, by reason (from the run's history).",
+        "destination write to the last; *single writes*: products written one call each "
+        "instead of in a batch, and the reasons the run's history gives for needing one "
+        "(a name QuickBooks refused as a duplicate is written again, renamed: in a batch, "
+        "or alone when fewer than four remain).",
         "",
         *_table(_SYNC_HEADER, _sync_rows(doc, "real")),
         *_table(header, rows),

@@ -254,10 +254,10 @@ def _real_speed(real: list[Mapping[str, Any]]) -> list[Verdict]:
             all(r["throttled"] == 0 for r in real),
         ),
         Verdict(
-            f"`{preset}` per-product path only for products that need it",
+            f"`{preset}` single writes only for products that need one",
             ", ".join(
-                f"{_short(r['direction'])} {p.get('products', 0)} "
-                f"({_reasons(p.get('by_reason', {}))})"
+                f"{_short(r['direction'])} {p.get('products', 0)} single writes "
+                f"(needing one: {_reasons(p.get('by_reason', {}))})"
                 for r, p in paths
             ),
             all(not p.get("unneeded") for _, p in paths),
