@@ -20,6 +20,7 @@ from workers.catalog.hubspot.records import (
     record_from,
     wire_properties,
 )
+from workers.catalog.parallel import each_at_once
 from workers.catalog.port import (
     Change,
     FieldSpec,
@@ -101,18 +102,15 @@ class HubSpotCatalog:
         return record_from(json_or_transient(response, "hubspot"))
 
     def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
-        found: dict[str, Record] = {}
         unique = list(dict.fromkeys(record_ids))
-        for i in range(0, len(unique), BATCH):
-            request = {
-                "inputs": [{"id": rid} for rid in unique[i : i + BATCH]],
-                "properties": self.properties,
-            }
-            response = self.caller.call("POST", f"{OBJECTS}/batch/read", json_body=request)
-            for obj in json_or_transient(response, "hubspot").get("results", []):
-                record = record_from(obj)
-                found[record.id] = record
-        return found
+        parts = [unique[i : i + BATCH] for i in range(0, len(unique), BATCH)]
+        records = (record_from(obj) for page in each_at_once(self._read, parts) for obj in page)
+        return {record.id: record for record in records}
+
+    def _read(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        request = {"inputs": [{"id": rid} for rid in ids], "properties": self.properties}
+        response = self.caller.call("POST", f"{OBJECTS}/batch/read", json_body=request)
+        return list(json_or_transient(response, "hubspot").get("results", []))
 
     def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
         # Archived products are in the recycle bin and never in search or idProperty reads;
@@ -222,8 +220,9 @@ class HubSpotCatalog:
                 ready.append((write, wire_properties(write.fields)))
             except SyncError as exc:  # a float or NaN: this product alone is refused
                 results[write.key] = exc
-        for i in range(0, len(ready), batch.MAX_INPUTS):
-            results.update(self._write_call(ready[i : i + batch.MAX_INPUTS]))
+        parts = [ready[i : i + batch.MAX_INPUTS] for i in range(0, len(ready), batch.MAX_INPUTS)]
+        for answers in each_at_once(self._write_call, parts):
+            results.update(answers)
         return results
 
     def _write_call(

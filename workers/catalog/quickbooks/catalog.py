@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from workers.catalog.parallel import each_at_once
 from workers.catalog.port import (
     Change,
     FieldSpec,
@@ -37,7 +37,6 @@ IDS_PER_QUERY = 200
 # QBO documents no limit on query text, and the query goes in the request body; a SKU is up
 # to 100 characters (200 once escaped), so 100 per query keeps a statement near 20 KB.
 SKUS_PER_QUERY = 100
-BATCHES_AT_ONCE = 3  # a full-sync chunk's 90 writes
 # Fewer writes than this go as one call each: QBO allows 500 calls a minute but only 120
 # batches, so a batch of one or two would spend the scarcer budget (a full sync of 10,000
 # renamed 77 duplicate names in 60 batches of one to three: 30 s more at the limit).
@@ -156,12 +155,10 @@ class QuickBooksCatalog:
 
     def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
         unique = list(dict.fromkeys(record_ids))
-        found: dict[str, Record] = {}
-        for i in range(0, len(unique), IDS_PER_QUERY):
-            for item in self._query(q.by_ids(unique[i : i + IDS_PER_QUERY])):
-                record = record_from(item)
-                found[record.id] = record
-        return found
+        parts = [unique[i : i + IDS_PER_QUERY] for i in range(0, len(unique), IDS_PER_QUERY)]
+        pages = each_at_once(lambda ids: self._query(q.by_ids(ids)), parts)
+        records = (record_from(item) for page in pages for item in page)
+        return {record.id: record for record in records}
 
     def find_by_sku(self, sku: str, *, include_inactive: bool = True) -> list[Record]:
         records = [
@@ -210,16 +207,8 @@ class QuickBooksCatalog:
             return {**{k: e for k, e in refused.items() if e}, **write_each(self, sendable)}
         parts = [ordered[i : i + batch.MAX_ITEMS] for i in range(0, len(ordered), batch.MAX_ITEMS)]
         results: dict[str, Record | SyncError] = {}
-        if len(parts) <= 1:
-            for part in parts:
-                results.update(self._write_batch(part))
-            return results
-        # The batches of one call go at once (QBO takes 10 requests in flight; the shared
-        # budget keeps every process within that): a chunk's three batches take the time
-        # of one, which is what lets a full sync keep up with QBO's 120 batches a minute.
-        with ThreadPoolExecutor(max_workers=min(len(parts), BATCHES_AT_ONCE)) as pool:
-            for answers in pool.map(self._write_batch, parts):
-                results.update(answers)
+        for answers in each_at_once(self._write_batch, parts):
+            results.update(answers)
         return results
 
     def _write_batch(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
