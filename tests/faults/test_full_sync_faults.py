@@ -47,9 +47,12 @@ def test_a_429_storm_and_an_open_circuit_during_a_full_sync_of_2000(pipeline: St
     ledger = qbo.ledger(account=acct.realm_id)
     statuses = [e["status"] for e in ledger if e["path"].endswith("/batch")]
     assert statuses.count(429) == 6 and statuses.count(500) == 4  # the faults did happen
-    # Still in batches: nothing went one product at a time, faults or duplicate names.
+    # Still in batches: nothing went one product at a time for the faults; a name QBO
+    # refused as a duplicate is written again renamed (alone when fewer than four remain).
     calls = by_path(pipeline, acct)
-    assert not [path for path in calls if path.endswith("/item")], calls
+    renamed = [e for e in acct.history() if "already has an item named" in str(e.details)]
+    singles = sum(n for path, n in calls.items() if path.endswith("/item"))
+    assert singles <= len(renamed), calls
     per_product = (vendor_calls(pipeline, acct) - before) / PRODUCTS
     assert per_product <= 0.1, calls
     print(f"\nfull sync of {PRODUCTS} through a 429 storm and an open circuit: "
