@@ -160,6 +160,8 @@ def run_progress(run: SyncRun, now: datetime | None = None) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "elapsed_seconds": round((end - run.started_at).total_seconds(), 1),
         "error": run.error_message,
+        "wait_reason": run.wait_reason if run.status == "waiting" else None,
+        "next_attempt_at": run.next_attempt_at if run.status == "waiting" else None,
     }
 
 
@@ -170,11 +172,29 @@ def active_runs(db: Session, account_id: int) -> list[SyncRun]:
             .where(
                 SyncRun.account_id == account_id,
                 SyncRun.kind == "full_sync",
-                SyncRun.status.in_(("enumerating", "running")),
+                SyncRun.status.in_(("enumerating", "waiting", "running")),
             )
             .order_by(SyncRun.id)
         )
     )
+
+
+def poll_wait(db: Session, account_id: int) -> dict[str, Any] | None:
+    """Why the account's polls wait (a parked error: see `workers.engine.run_wait`)."""
+    run = db.scalars(
+        select(SyncRun).where(
+            SyncRun.account_id == account_id, SyncRun.kind == "poll", SyncRun.status == "waiting"
+        )
+    ).first()
+    if run is None:
+        return None
+    return {"reason": run.wait_reason, "next_attempt_at": run.next_attempt_at}
+
+
+def wait_line(reason: str | None, until: datetime | None) -> str:
+    """``waiting: [circuit_open] ..., next try 2026-12-07 18:00:00Z``."""
+    when = f", next try {moment(until)}" if until is not None else ""
+    return f"waiting: {reason or 'a passing condition'}{when}"
 
 
 def direction_label(direction: Direction | str) -> str:

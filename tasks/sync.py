@@ -84,7 +84,7 @@ def tick() -> int:
 @app.task(name="productsync.sweep")
 def sweep() -> int:
     context = current_context()
-    for run_id in engine.stalled_runs(context):
+    for run_id in [*engine.stalled_runs(context), *engine.due_runs(context)]:
         full_sync.apply_async(args=[run_id])
     return announce(engine.sweep(context))
 

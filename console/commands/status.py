@@ -38,6 +38,7 @@ def status_report(db: Any, client: redis.Redis, account: Account | None = None) 
                 "last_poll": views.last_poll(db, acct, now),
                 "jobs": views.job_counts(db, acct.id, now),
                 "credentials": views.credentials(db, acct.id, now),
+                "poll_wait": views.poll_wait(db, acct.id),
                 "full_syncs": [views.run_progress(r, now) for r in views.active_runs(db, acct.id)],
             }
         )
@@ -84,7 +85,14 @@ def _account_text(acct: dict[str, Any], now: datetime) -> str:
     ]
     for system, cred in acct["credentials"].items():
         lines.append("  " + views.credential_line(system, cred))
+    if acct["poll_wait"]:
+        wait = acct["poll_wait"]
+        lines.append("  polls " + views.wait_line(wait["reason"], wait["next_attempt_at"]))
     for run in acct["full_syncs"]:
+        if run["status"] == "waiting":
+            wait = views.wait_line(run["wait_reason"], run["next_attempt_at"])
+            lines.append(f"  full sync #{run['run']}: {wait}")
+            continue
         lines.append(
             f"  full sync #{run['run']}: {run['done']}/{run['total']} ({run['percent']}%), "
             f"{run['failed']} failed"

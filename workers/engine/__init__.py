@@ -8,6 +8,7 @@ commit)::
     due_accounts(ctx) -> list[int]
     sweep(ctx) -> list[Dispatch]
     stalled_runs(ctx) -> list[int]                   (full syncs to announce again)
+    due_runs(ctx) -> list[int]                       (waiting full syncs now due)
     enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
     fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult
@@ -22,6 +23,7 @@ from workers.engine.bulk import CHUNK, ChunkResult, sync_chunk
 from workers.engine.context import CatalogFactory, Dispatch, SyncContext
 from workers.engine.full_sync import enumerate_run, fail_run, start_full_sync
 from workers.engine.poll import due_accounts, poll_account
+from workers.engine.run_wait import due_runs
 from workers.engine.sweep import stalled_runs, sweep
 from workers.engine.sync import SyncResult, sync_product
 
@@ -34,6 +36,7 @@ __all__ = [
     "SyncResult",
     "backoff_delay",
     "due_accounts",
+    "due_runs",
     "enumerate_run",
     "fail_run",
     "poll_account",
