@@ -16,6 +16,8 @@ from kombu import Queue
 from workers.settings import get_settings
 
 _settings = get_settings()
+# How often beat checks that the broker kept its messages (`broker_watch`).
+BROKER_WATCH_SECONDS = min(_settings.sweep_interval_seconds, 5.0)
 
 broker_url = _settings.effective_broker_url
 broker_transport_options = {"visibility_timeout": _settings.broker_visibility_timeout}
@@ -53,6 +55,7 @@ task_routes = {
     "productsync.tick": {"queue": "poll"},
     "productsync.poll": {"queue": "poll"},
     "productsync.sweep": {"queue": "poll"},
+    "productsync.broker_watch": {"queue": "poll"},
     "productsync.full_sync": {"queue": "bulk"},
     "productsync.sync_chunk": {"queue": "bulk"},
     # sync_product is sent explicitly to `sync` or `bulk`, following its job row.
@@ -70,5 +73,12 @@ beat_schedule = {
         "task": "productsync.sweep",
         "schedule": _settings.sweep_interval_seconds,
         "options": {"expires": max(_settings.sweep_interval_seconds, 5.0)},
+    },
+    # Redis came back empty? Then every due job is announced again within seconds
+    # (`workers.engine.broker_watch`); one SET NX per check.
+    "broker-watch": {
+        "task": "productsync.broker_watch",
+        "schedule": BROKER_WATCH_SECONDS,
+        "options": {"expires": BROKER_WATCH_SECONDS},
     },
 }

@@ -9,6 +9,7 @@ commit)::
     sweep(ctx) -> list[Dispatch]
     stalled_runs(ctx) -> list[int]                   (full syncs to announce again)
     due_runs(ctx) -> list[int]                       (waiting full syncs now due)
+    rescue(ctx, broker) -> Rescue                     (what an emptied broker lost)
     enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
     fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult
@@ -19,6 +20,7 @@ and, in the caller's transaction: `start_full_sync`, and the account service in
 """
 
 from workers.engine.backoff import backoff_delay
+from workers.engine.broker_watch import Rescue, rescue
 from workers.engine.bulk import CHUNK, ChunkResult, sync_chunk
 from workers.engine.context import CatalogFactory, Dispatch, SyncContext
 from workers.engine.full_sync import enumerate_run, fail_run, start_full_sync
@@ -32,6 +34,7 @@ __all__ = [
     "CatalogFactory",
     "ChunkResult",
     "Dispatch",
+    "Rescue",
     "SyncContext",
     "SyncResult",
     "backoff_delay",
@@ -40,6 +43,7 @@ __all__ = [
     "enumerate_run",
     "fail_run",
     "poll_account",
+    "rescue",
     "stalled_runs",
     "start_full_sync",
     "sweep",
