@@ -136,7 +136,7 @@ def waiting(client: redis.Redis, queues: list[str]) -> dict[str, int]:
 
 def _parse(node: str, raw: Mapping[bytes, bytes]) -> WorkerLiveness:
     fields = {k.decode(): v.decode() for k, v in raw.items()}
-    names = sorted(k.split(":", 1)[1] for k in fields if k.startswith("seen:"))
+    names = sorted({k.split(":", 1)[1] for k in fields if k.startswith(("seen:", "starved:"))})
     return WorkerLiveness(
         node=node,
         beat=float(fields.get("beat") or 0.0),
