@@ -160,7 +160,9 @@ def _watch(watchdog: Watchdog, concurrency: int) -> None:
         try:
             reason = watchdog.check(busy=busy)
         except redis.RedisError as exc:
-            # Nothing to measure against while Redis is away; kombu reconnects meanwhile.
+            # Nothing to measure against while Redis is away; kombu reconnects meanwhile,
+            # and starving is counted afresh once Redis is back.
+            watchdog.starved.clear()
             if not down:
                 log.warning("liveness watchdog cannot reach Redis: %s", type(exc).__name__)
             down = True

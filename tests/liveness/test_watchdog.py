@@ -127,3 +127,26 @@ def test_a_silent_watchdog_is_overdue_and_records_expire(
         "poll": {"last_taken_seconds_ago": None, "starving_seconds": None},
         "sync": {"last_taken_seconds_ago": None, "starving_seconds": None},
     }
+
+
+def test_losing_sight_of_redis_starts_the_count_afresh(
+    dog: Watchdog, client: redis.Redis, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tasks.liveness as watch
+
+    client.rpush("sync", "m1")
+    dog.check(busy=False)
+    assert dog.starved["sync"] == clock.now
+    rounds = iter([redis.ConnectionError("down"), None])
+
+    def check(*, busy: bool) -> str | None:
+        outcome = next(rounds)
+        if outcome is not None:
+            raise outcome
+        raise SystemExit  # ends the loop after the round that failed
+
+    monkeypatch.setattr(dog, "check", check)
+    monkeypatch.setattr(watch.time, "sleep", lambda _: None)
+    with pytest.raises(SystemExit):
+        watch._watch(dog, concurrency=2)
+    assert dog.starved == {}
