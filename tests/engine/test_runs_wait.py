@@ -123,3 +123,21 @@ def test_a_poll_that_meets_a_quota_leaves_the_cursor_and_says_why(
     assert len(poll_account(ctx, account_id)) == 1  # resumes from the same cursor
     with session_scope(ctx.database_url) as session:
         assert session.scalars(select(SyncRun).where(SyncRun.status == "waiting")).all() == []
+
+
+def test_a_poll_waiting_for_a_person_to_reconnect_is_polled_on_its_interval(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog
+) -> None:
+    hubspot.fail_next("changed_between", ReauthRequired("reconnect HubSpot"))
+    try:
+        poll_account(ctx, account_id)
+        raise AssertionError("the parked error reaches the task, which logs it")
+    except ReauthRequired:
+        pass
+    with session_scope(ctx.database_url) as session:
+        [waiting] = session.scalars(select(SyncRun).where(SyncRun.status == "waiting")).all()
+        assert (waiting.wait_reason, waiting.next_attempt_at) == (
+            "[needs_reauth] reconnect HubSpot",
+            None,
+        )
+    assert due_accounts(ctx) == [account_id]  # reconnected any time: resumes at once

@@ -9,7 +9,7 @@ terminal error fails a run.
 - A poll never moved its cursor past what failed, so the next poll resumes from there;
   meanwhile its account has one ``waiting`` run of kind ``poll`` (no jobs), so `status`
   and the web page say why nothing moves, and the tick leaves the account alone until
-  the cause should be gone. The next poll that gets through removes that run.
+  the cause should be gone (when that is known). The next poll that gets through removes that run.
 """
 
 from __future__ import annotations
@@ -85,8 +85,11 @@ def due_runs(ctx: SyncContext) -> list[int]:
 
 
 def wait_poll(ctx: SyncContext, account_id: int, err: ParkedError) -> None:
-    """The account's poll must wait: one waiting poll run says why and until when."""
-    until = parked_until(err, cap_seconds=ctx.settings.retry_cap_seconds)
+    """The account's poll must wait: one waiting poll run says why and until when. Without
+    a known end (needs_reauth: a person reconnects) it is polled on its interval as usual,
+    which costs no vendor call while the credential says so, and resumes as soon as the
+    person has reconnected."""
+    until = err.until
     with session_scope(ctx.database_url) as session:
         run = session.scalars(
             select(SyncRun)
