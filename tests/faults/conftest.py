@@ -4,6 +4,7 @@ worker and beat processes with compressed timings); every test ends with the ora
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from tests.support.services import fresh_database
 from tests.support.stack import Stack, running_stack
 
 HERE = Path(__file__).parent
-REPLACED: list[int] = []  # per replaced w1: 1 when its log says it found itself deaf
+REPLACED: list[str] = []  # why each replaced w1 exited
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
@@ -33,9 +34,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
     if REPLACED:
         terminalreporter.write_line(
-            f"workers w1 replaced after exiting with status 1: {len(REPLACED)} "
-            f"({sum(REPLACED)} of them found themselves deaf)"
+            f"workers w1 replaced after exiting with status 1: {len(REPLACED)}: "
+            + "; ".join(f"{n}x {why}" for why, n in Counter(REPLACED).items())
         )
+
+
+def _why(log: str) -> str:
+    """Why a worker exited, from the end of its log (shared by every w1 of the module):
+    deaf, or its last error line."""
+    tail = log.splitlines()[-200:]
+    if any(" is deaf: " in line for line in tail):
+        return "deaf"
+    errors = [line for line in tail if "Error" in line or "CRITICAL" in line]
+    return errors[-1].strip()[-160:] if errors else "no error logged"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +85,7 @@ def _keeping_w1(stack: Stack) -> Iterator[None]:
                 if process.name == "w1" and process.popen.poll() == 1:
                     stack.processes.remove(process)
                     stack.start_worker("w1")
-                    REPLACED.append(process.output().count(" is deaf: "))
+                    REPLACED.append(_why(process.output()))
 
     keeper = threading.Thread(target=keep, name="keep-w1", daemon=True)
     keeper.start()
