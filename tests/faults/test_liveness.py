@@ -99,7 +99,7 @@ def test_a_deaf_worker_is_replaced_within_the_deadline_and_its_jobs_finish(
     assert "is deaf: messages have waited in" in child.log_path.read_text()
     # Work to wait first (beat's next tick, or a canary), then the deadline, a watchdog
     # round, and a warm shutdown that has nothing to wait for.
-    assert out < DEADLINE + 6, out
+    assert out < DEADLINE + 8, out  # measured 5-6 s on a quiet machine
     assert verdict.by_status() == {"succeeded": 5}
     assert verdict.lost == verdict.duplicates == 0
 
