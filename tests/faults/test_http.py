@@ -197,12 +197,9 @@ def test_a_full_sync_listing_that_opens_the_circuit_waits_and_then_finishes(
     acct = pipeline.new_account("hubspot_to_quickbooks")
     for n in range(4):
         acct.hubspot_create(name=f"Listed {n}", hs_sku=f"LISTED-{n}", price="1")
-    # The listing alone answers 500 (polls search instead): three in a row open the
-    # circuit, and the first trial after the cooldown fails too.
-    pipeline.hubspot_admin.add_fault(
-        "status", "/crm/v3/objects/products$", method="GET", account=acct.portal_id,
-        status=500, times=4,
-    )  # fmt: skip
+    # HubSpot fails for this portal (the listing, and the polls in between, which would
+    # otherwise reset the count): three 500s in a row open the circuit.
+    pipeline.hubspot_admin.add_fault("status", account=acct.portal_id, status=500, times=5)
     run_id = acct.full_sync()
     waiting = pipeline.wait_for(
         lambda: (r := acct.run(run_id)).status == "waiting" and r, timeout=30, interval=0.05
