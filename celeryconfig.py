@@ -16,6 +16,8 @@ from kombu import Queue
 from workers.settings import get_settings
 
 _settings = get_settings()
+# How often beat checks that the broker kept its messages (`broker_watch`).
+BROKER_WATCH_SECONDS = min(_settings.sweep_interval_seconds, 5.0)
 
 broker_url = _settings.effective_broker_url
 broker_transport_options = {"visibility_timeout": _settings.broker_visibility_timeout}
@@ -53,6 +55,7 @@ task_routes = {
     "productsync.tick": {"queue": "poll"},
     "productsync.poll": {"queue": "poll"},
     "productsync.sweep": {"queue": "poll"},
+    "productsync.broker_watch": {"queue": "poll"},
     "productsync.full_sync": {"queue": "bulk"},
     "productsync.sync_chunk": {"queue": "bulk"},
     # Retention is maintenance: it never delays a poll.
@@ -74,4 +77,11 @@ beat_schedule = {
         "options": {"expires": max(_settings.sweep_interval_seconds, 5.0)},
     },
     "prune": {"task": "productsync.prune", "schedule": 3600.0, "options": {"expires": 3600.0}},
+    # Redis came back empty? Then every due job is announced again within seconds
+    # (`workers.engine.broker_watch`); one SET NX per check.
+    "broker-watch": {
+        "task": "productsync.broker_watch",
+        "schedule": BROKER_WATCH_SECONDS,
+        "options": {"expires": BROKER_WATCH_SECONDS},
+    },
 }

@@ -30,6 +30,7 @@ COMMANDS = [
     "run",
     "emulators",
     "connect",
+    "worker_health",
 ]
 
 

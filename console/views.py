@@ -17,15 +17,13 @@ from sqlalchemy.orm import Session
 
 from console.output import moment
 from models import Account, Credential, Cursor, Job, SyncRun
+from workers import liveness
 from workers.catalog.port import Direction, source_of
 from workers.engine.account_view import load_mappings
 from workers.mapping import FieldMapping
 
 QUEUES = ("poll", "sync", "bulk")
 SYSTEMS = ("hubspot", "quickbooks")
-# Kombu's Redis transport keeps messages with a priority in sibling lists named
-# "<queue>\x06\x16<priority>"; a queue's depth is the sum.
-_PRIORITY_SEP = "\x06\x16"
 
 
 def account_summary(account: Account) -> dict[str, Any]:
@@ -120,21 +118,42 @@ def job_counts(db: Session, account_id: int, now: datetime | None = None) -> dic
 
 
 def queue_depths(client: redis.Redis) -> dict[str, int] | None:
-    """Messages waiting per Celery queue (Redis LLEN), or None when Redis is unreachable."""
+    """Messages waiting per Celery queue, or None when Redis is unreachable."""
     try:
-        pipe = client.pipeline(transaction=False)
-        for queue in QUEUES:
-            pipe.llen(queue)
-            for priority in range(1, 10):
-                pipe.llen(f"{queue}{_PRIORITY_SEP}{priority}")
-        lengths = pipe.execute()
+        return liveness.waiting(client, list(QUEUES))
     except redis.RedisError:
         return None
-    per_queue = len(lengths) // len(QUEUES)
-    return {
-        queue: int(sum(lengths[i * per_queue : (i + 1) * per_queue]))
-        for i, queue in enumerate(QUEUES)
-    }
+
+
+def worker_liveness(client: redis.Redis) -> list[dict[str, Any]] | None:
+    """Each worker's last proof of consumption per queue and whether it is overdue
+    (`workers.liveness`), or None when Redis is unreachable."""
+    try:
+        return [w.as_json() for w in liveness.read_all(client)]
+    except redis.RedisError:
+        return None
+
+
+def liveness_lines(workers: list[dict[str, Any]] | None) -> list[str]:
+    """``sync@host: ok; poll taken 3s ago, sync taken 1s ago``, one line per worker."""
+    if workers is None:
+        return ["workers: Redis unreachable"]
+    if not workers:
+        return ["workers: none has reported (are the workers running?)"]
+    lines = []
+    for w in workers:
+        taken = ", ".join(
+            f"{q} "
+            + (
+                "never taken"
+                if p["last_taken_seconds_ago"] is None
+                else f"taken {p['last_taken_seconds_ago']:.0f}s ago"
+            )
+            for q, p in w["queues"].items()
+        )
+        verdict = f"OVERDUE ({w['overdue']})" if w["overdue"] else "ok"
+        lines.append(f"  {w['worker']}: {verdict}; {taken}")
+    return ["workers (last message taken per queue):", *lines]
 
 
 def run_progress(run: SyncRun, now: datetime | None = None) -> dict[str, Any]:
@@ -160,6 +179,8 @@ def run_progress(run: SyncRun, now: datetime | None = None) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "elapsed_seconds": round((end - run.started_at).total_seconds(), 1),
         "error": run.error_message,
+        "wait_reason": run.wait_reason if run.status == "waiting" else None,
+        "next_attempt_at": run.next_attempt_at if run.status == "waiting" else None,
     }
 
 
@@ -170,11 +191,29 @@ def active_runs(db: Session, account_id: int) -> list[SyncRun]:
             .where(
                 SyncRun.account_id == account_id,
                 SyncRun.kind == "full_sync",
-                SyncRun.status.in_(("enumerating", "running")),
+                SyncRun.status.in_(("enumerating", "waiting", "running")),
             )
             .order_by(SyncRun.id)
         )
     )
+
+
+def poll_wait(db: Session, account_id: int) -> dict[str, Any] | None:
+    """Why the account's polls wait (a parked error: see `workers.engine.run_wait`)."""
+    run = db.scalars(
+        select(SyncRun).where(
+            SyncRun.account_id == account_id, SyncRun.kind == "poll", SyncRun.status == "waiting"
+        )
+    ).first()
+    if run is None:
+        return None
+    return {"reason": run.wait_reason, "next_attempt_at": run.next_attempt_at}
+
+
+def wait_line(reason: str | None, until: datetime | None) -> str:
+    """``waiting: [circuit_open] ..., next try 2026-12-07 18:00:00Z``."""
+    when = f", next try {moment(until)}" if until is not None else ""
+    return f"waiting: {reason or 'a passing condition'}{when}"
 
 
 def direction_label(direction: Direction | str) -> str:

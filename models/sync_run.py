@@ -3,6 +3,12 @@
 Counters are bumped in the same transaction that records each job's outcome, so they are
 readable (and exact) while the run is going. A run is ``enumerating`` while a full sync
 is still listing products, then ``running`` until done == total, then ``finished``.
+
+A run that meets a passing condition (an open circuit, a daily quota, a long Retry-After,
+a token that needs reconnecting) is ``waiting``: ``wait_reason`` says why and
+``next_attempt_at`` when it is tried again (see `workers.engine.run_wait`). Only a
+terminal error makes a run ``failed``. A poll that must wait leaves one ``waiting`` run
+of kind ``poll`` (no jobs) for its account, removed by the next poll that gets through.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ class SyncRun(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('poll', 'full_sync')", name="kind"),
         CheckConstraint(
-            "status IN ('enumerating', 'running', 'finished', 'failed')", name="status"
+            "status IN ('enumerating', 'waiting', 'running', 'finished', 'failed')",
+            name="status",
         ),
     )
 
@@ -39,5 +46,7 @@ class SyncRun(Base):
     failed: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     error_message: Mapped[str | None] = mapped_column(Text)
+    wait_reason: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -49,5 +49,14 @@ def current_context() -> SyncContext:
     return build_context(get_settings())
 
 
+@functools.cache
+def current_broker() -> redis.Redis:
+    """The broker's own Redis (where the queues live), for `broker_watch`'s marker."""
+    context = current_context()
+    url = context.settings.effective_broker_url
+    return context.redis if url == context.settings.redis_url else redis.Redis.from_url(url)
+
+
 def forget_context() -> None:
     current_context.cache_clear()
+    current_broker.cache_clear()

@@ -9,7 +9,7 @@ from celery import Task
 
 from models.db import session_scope
 from tasks.app import app
-from tasks.context import current_context
+from tasks.context import current_broker, current_context
 from tasks.dispatch import announce, announce_chunks, announce_grouped
 from workers import engine
 from workers.errors import RetryableError, SyncError
@@ -84,7 +84,7 @@ def tick() -> int:
 @app.task(name="productsync.sweep")
 def sweep() -> int:
     context = current_context()
-    for run_id in engine.stalled_runs(context):
+    for run_id in [*engine.stalled_runs(context), *engine.due_runs(context)]:
         full_sync.apply_async(args=[run_id])
     return announce_grouped(engine.sweep(context), engine.CHUNK)
 
@@ -105,6 +105,16 @@ def full_sync(self: Task, run_id: int) -> int:
             attempt, base=s.retry_base_seconds, cap=s.retry_cap_seconds, retry_after=err.retry_after
         )
         raise self.retry(countdown=delay, max_retries=None) from None
+
+
+@app.task(name="productsync.broker_watch")
+def broker_watch() -> int:
+    """Beat's check that Redis still holds what was sent: if it came back empty, every
+    due job (and listing full sync) is announced again now, not a lease later."""
+    rescued = engine.rescue(current_context(), current_broker())
+    for run_id in rescued.runs:
+        full_sync.apply_async(args=[run_id])
+    return announce_grouped(rescued.jobs, engine.CHUNK)  # a run's jobs in chunks
 
 
 def _expiry() -> float:

@@ -76,6 +76,10 @@ class Settings:
     # how long calls then pause (jobs park meanwhile); 0 turns the circuit off.
     circuit_failure_threshold: int = 5
     circuit_cooldown_seconds: float = 30.0
+    # A worker that takes no message for this long while messages wait on it (and it has
+    # a free process) is deaf and exits with status 1 for its supervisor to replace it
+    # (`tasks.liveness`); 0 turns the watchdog off.
+    worker_liveness_deadline_seconds: float = 40.0
 
     # Operator surfaces.
     web_host: str = "127.0.0.1"

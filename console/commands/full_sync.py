@@ -115,6 +115,7 @@ class _Bar:
         self.enabled = enabled
         self.tty = sys.stdout.isatty()
         self.last_step = -1
+        self.last_line = ""
         self.drawn = False
 
     def show(self, p: dict[str, Any]) -> None:
@@ -122,6 +123,8 @@ class _Bar:
             return
         if p["status"] == "enumerating":
             line = f"listing source products... {duration(p['elapsed_seconds'])}"
+        elif p["status"] == "waiting":
+            line = views.wait_line(p["wait_reason"], p["next_attempt_at"])
         else:
             filled = int(BAR_WIDTH * p["percent"] / 100)
             line = (
@@ -134,9 +137,12 @@ class _Bar:
             self.drawn = True
             return
         step = -1 if p["status"] == "enumerating" else int(p["percent"] // 10)
-        if step != self.last_step:
+        if p["status"] == "waiting":
+            step = -2
+        if step != self.last_step or (step == -2 and line != self.last_line):
             self.last_step = step
             click.echo(line)
+        self.last_line = line
 
     def note(self, text: str) -> None:
         if self.drawn:

@@ -6,6 +6,10 @@ machine (a real vendor URL means no emulator); two Celery workers (`poll`+`sync`
 `bulk`, so a full sync never delays incremental work); exactly one beat; Flower with
 basic auth; the web page. With the emulators and an empty database, a `demo` account
 wired to the emulators' dev identities is created and fully synced at once.
+
+Once up, a process that exits (a crash, or a worker that found itself deaf) is restarted
+with a backoff; the service stops only on Ctrl-C, or when one process cannot stay up
+(`console.supervisor`: 5 exits within 5 minutes).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import requests
 from console.commands.migrate import migrate
 from console.output import database_label
 from console.output import settings as get_settings
-from console.supervisor import Child, Supervisor
+from console.supervisor import RESTART_LIMIT, RESTART_WINDOW, CannotStayUp, Child, Supervisor
 from console.web.flower import flower_command, flower_environment
 from workers.settings import Settings
 
@@ -115,9 +119,16 @@ def command(sample_size: int, concurrency: int, state_dir: Path) -> None:
             demo = (DEMO_ACCOUNT, run_id) if run_id is not None else None
         _announce(settings, urls, supervisor, log_dir, demo)
         while True:
-            dead = supervisor.exited()
-            if dead is not None:
-                _report_death(dead)
+            try:
+                for line in supervisor.watch():
+                    click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
+            except CannotStayUp as gave_up:
+                _report_death(gave_up.child)
+                click.echo(
+                    f"{gave_up.child.name} cannot stay up ({RESTART_LIMIT} restarts within "
+                    f"{RESTART_WINDOW:.0f}s): stopping",
+                    err=True,
+                )
                 sys.exit(1)
             time.sleep(0.5)
     except _Stop:

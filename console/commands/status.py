@@ -22,7 +22,11 @@ from console.output import (
 from models import Account
 
 
-def status_report(db: Any, client: redis.Redis, account: Account | None = None) -> dict[str, Any]:
+def status_report(
+    db: Any, client: redis.Redis, account: Account | None = None, store: redis.Redis | None = None
+) -> dict[str, Any]:
+    """``client``: the broker's Redis (queues); ``store``: the service's (worker liveness),
+    when it is another one."""
     now = datetime.now(UTC)
     query = select(Account).order_by(Account.name)
     if account is not None:
@@ -38,24 +42,33 @@ def status_report(db: Any, client: redis.Redis, account: Account | None = None) 
                 "last_poll": views.last_poll(db, acct, now),
                 "jobs": views.job_counts(db, acct.id, now),
                 "credentials": views.credentials(db, acct.id, now),
+                "poll_wait": views.poll_wait(db, acct.id),
                 "full_syncs": [views.run_progress(r, now) for r in views.active_runs(db, acct.id)],
             }
         )
-    return {"at": now, "queues": views.queue_depths(client), "accounts": accounts}
+    return {
+        "at": now,
+        "queues": views.queue_depths(client),
+        "workers": views.worker_liveness(store or client),
+        "accounts": accounts,
+    }
 
 
 @click.command("status")
 @account_option(required=False)
 @json_option
 def command(account_name: str | None, as_json: bool) -> None:
-    """Per account: last poll and its lag, jobs waiting or failed, token health; and the
-    depth of each Celery queue (poll, sync, bulk)."""
+    """Per account: last poll and its lag, jobs waiting or failed, token health, runs
+    waiting out a passing fault; the depth of each Celery queue (poll, sync, bulk); and
+    each worker's liveness (when it last took a message from each of its queues)."""
+    s = settings()
     client = redis.Redis.from_url(
-        settings().effective_broker_url, socket_connect_timeout=2, socket_timeout=2
+        s.effective_broker_url, socket_connect_timeout=2, socket_timeout=2
     )
+    store = redis.Redis.from_url(s.redis_url, socket_connect_timeout=2, socket_timeout=2)
     with session() as db:
         account = account_named(db, account_name) if account_name else None
-        report = status_report(db, client, account)
+        report = status_report(db, client, account, store)
     if as_json:
         echo_json(report)
         return
@@ -64,6 +77,8 @@ def command(account_name: str | None, as_json: bool) -> None:
         click.echo("queues: Redis unreachable (check PRODUCTSYNC_REDIS_URL / BROKER_URL)")
     else:
         click.echo("queues: " + ", ".join(f"{q} {n}" for q, n in queues.items()))
+    for line in views.liveness_lines(report["workers"]):
+        click.echo(line)
     if not report["accounts"]:
         click.echo("no accounts yet: `productsync accounts add --help`")
     for acct in report["accounts"]:
@@ -84,7 +99,14 @@ def _account_text(acct: dict[str, Any], now: datetime) -> str:
     ]
     for system, cred in acct["credentials"].items():
         lines.append("  " + views.credential_line(system, cred))
+    if acct["poll_wait"]:
+        wait = acct["poll_wait"]
+        lines.append("  polls " + views.wait_line(wait["reason"], wait["next_attempt_at"]))
     for run in acct["full_syncs"]:
+        if run["status"] == "waiting":
+            wait = views.wait_line(run["wait_reason"], run["next_attempt_at"])
+            lines.append(f"  full sync #{run['run']}: {wait}")
+            continue
         lines.append(
             f"  full sync #{run['run']}: {run['done']}/{run['total']} ({run['percent']}%), "
             f"{run['failed']} failed"

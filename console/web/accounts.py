@@ -17,7 +17,7 @@ from werkzeug import Response
 from werkzeug.datastructures import MultiDict
 
 from console import actions
-from console.views import direction_label
+from console.views import direction_label, poll_wait, worker_liveness
 from console.web import queries
 from console.web.state import account_or_404, db, redis_client, settings
 from models.field_mapping import CONVERTERS
@@ -35,10 +35,11 @@ def index() -> str:
                 account,
                 queries.credentials(session, account.id),
                 queries.recent_runs(session, account.id, limit=1),
+                poll_wait(session, account.id),
             )
             for account in queries.accounts(session)
         ]
-    return render_template("accounts.html", rows=rows)
+    return render_template("accounts.html", rows=rows, workers=worker_liveness(redis_client()))
 
 
 def _render_settings(

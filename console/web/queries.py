@@ -200,6 +200,9 @@ class Progress:
         r = self.run
         if r.status == "enumerating":
             return "Listing every product in the source…"
+        if r.status == "waiting":
+            until = f" Next try at {r.next_attempt_at:%H:%M:%S} UTC." if r.next_attempt_at else ""
+            return f"Waiting for a passing condition: {r.wait_reason}.{until}"
         if r.status == "failed":
             return r.error_message or "The run failed before every product was listed."
         if r.status == "finished":

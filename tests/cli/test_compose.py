@@ -113,6 +113,19 @@ def test_services(config: dict[str, Any]) -> None:
         assert depends["migrate"]["condition"] == "service_completed_successfully"
 
 
+def test_every_service_restarts_and_every_worker_checks_it_consumes(
+    config: dict[str, Any],
+) -> None:
+    services = config["services"]
+    for name, service in services.items():
+        # The one-shot migration excepted: the others wait for it to complete.
+        assert service["restart"] == ("no" if name == "migrate" else "unless-stopped"), name
+    for queue in ("poll", "sync", "bulk"):
+        check = services[f"worker-{queue}"]["healthcheck"]
+        assert check["test"] == ["CMD", "productsync", "worker-health"]
+        assert check["start_period"] and check["retries"] >= 1
+
+
 def test_flower_has_basic_auth_from_the_environment(config: dict[str, Any]) -> None:
     flower = config["services"]["flower"]
     assert flower["command"][:4] == ["celery", "-A", "tasks.app", "flower"]

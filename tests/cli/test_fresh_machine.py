@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from console.localservices import answers
-from tests.cli.test_run import run_env, wait_first_sync
+from tests.cli.test_run import run_environment, wait_first_sync
 from tests.support.services import (
     SERVER_PROGRAMS,
     embedded_postgres_unreachable,
@@ -59,7 +59,7 @@ def test_first_run_with_python_alone(checkout: Path) -> None:
     path = path_without(SERVER_PROGRAMS, checkout / "path")
     assert [shutil.which(name, path=path) for name in SERVER_PROGRAMS] == [None] * 5
     unused = {name: free_port() for name in ("postgres", "redis")}
-    env, _ = run_env(
+    env, _ = run_environment(
         f"postgresql+psycopg://postgres@127.0.0.1:{unused['postgres']}/productsync",
         f"redis://127.0.0.1:{unused['redis']}/0",
     )

@@ -130,3 +130,62 @@ def test_status_reports_polls_jobs_queues_and_tokens(
     assert "queues: poll 0, sync 2, bulk 2" in text
     assert "jobs: pending 2, running 1, parked 1, failed (24h) 1" in text
     assert "last poll of hubspot: 30s ago" in text or "last poll of hubspot: 31s ago" in text
+
+
+def test_status_shows_waiting_runs_and_polls_and_each_workers_liveness(
+    productsync: Invoke, cli_database: str, redis_url: str
+) -> None:
+    import time
+
+    from models import SyncRun
+    from workers import liveness
+
+    account_id = make_account(cli_database, "waits")
+    until = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with session_scope(cli_database) as db:
+        for kind in ("full_sync", "poll"):
+            db.add(
+                SyncRun(
+                    account_id=account_id,
+                    kind=kind,
+                    direction="hubspot_to_quickbooks",
+                    status="waiting",
+                    wait_reason="[circuit_open] hubspot failed 5 times in a row",
+                    next_attempt_at=until,
+                )
+            )
+    client = redis.Redis.from_url(redis_url)
+    now = time.time()
+    liveness.record(
+        client, "sync@a", deadline=10, seen={"sync": now - 2}, starved={"sync": None}, now=now
+    )
+    liveness.record(
+        client, "bulk@b", deadline=10, seen={"bulk": None}, starved={"bulk": now - 30}, now=now
+    )
+    try:
+        report = productsync("status", "--account", "waits", "--json").json()
+        (acct,) = report["accounts"]
+        [run] = acct["full_syncs"]
+        assert (run["status"], run["wait_reason"]) == (
+            "waiting",
+            "[circuit_open] hubspot failed 5 times in a row",
+        )
+        assert acct["poll_wait"]["reason"].startswith("[circuit_open]")
+        workers = {w["worker"]: w for w in report["workers"]}
+        assert workers["sync@a"]["overdue"] is None
+        assert workers["bulk@b"]["overdue"].startswith("messages have waited in 'bulk' for")
+        text = productsync("status", "--account", "waits").stdout
+        assert (
+            f"full sync #{run['run']}: waiting: [circuit_open] hubspot failed 5 times in a row, "
+            "next try 2030-01-02 03:04:05Z" in text
+        )
+        assert "polls waiting: [circuit_open] hubspot failed 5 times in a row" in text
+        assert "  sync@a: ok; sync taken 2s ago" in text
+        assert "  bulk@b: OVERDUE (messages have waited in 'bulk' for 30s" in text
+        # worker-health: the same verdict, as an exit status.
+        assert productsync("worker-health", "--worker", "sync@a").exit_code == 0
+        unhealthy = productsync("worker-health", "--worker", "bulk@b")
+        assert unhealthy.exit_code == 1 and "OVERDUE" in unhealthy.stdout
+        assert productsync("worker-health", "--worker", "nobody@nowhere").exit_code == 1
+    finally:
+        client.delete(liveness.PREFIX + "sync@a", liveness.PREFIX + "bulk@b")

@@ -187,3 +187,24 @@ def test_unreachable_redis_is_one_line(
         assert "Traceback" not in result.stderr
     status = productsync("status", "--json")
     assert status.exit_code == 0 and status.json()["queues"] is None
+
+
+def test_full_sync_wait_shows_a_waiting_run_with_its_reason_each_time_it_changes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from console.commands.full_sync import _Bar
+
+    bar = _Bar(enabled=True)
+    waiting = {
+        "status": "waiting",
+        "wait_reason": "[circuit_open] hubspot failed 5 times in a row",
+        "next_attempt_at": datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "percent": 0.0,
+    }
+    bar.show(waiting)
+    bar.show(waiting)  # the same wait: one line
+    bar.show({**waiting, "wait_reason": "[quota] daily limit"})
+    assert capsys.readouterr().out.splitlines() == [
+        "waiting: [circuit_open] hubspot failed 5 times in a row, next try 2030-01-02 03:04:05Z",
+        "waiting: [quota] daily limit, next try 2030-01-02 03:04:05Z",
+    ]

@@ -43,9 +43,21 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def run_env(database_url: str, redis_url: str) -> tuple[dict[str, str], dict[str, int]]:
-    """The environment of a test's `productsync run`: none of the caller's settings, these
-    servers, and free ports for the emulators, the web page and Flower (also returned)."""
+@pytest.fixture
+def database_name() -> Iterator[str]:
+    name = f"productsync_t_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url_for(name: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
+
+
+def run_environment(database_url: str, redis_url: str) -> tuple[dict[str, str], dict[str, int]]:
+    """`productsync run`'s environment on free ports (none of the runner's PRODUCTSYNC_*)."""
     ports = {name: free_port() for name in ("hubspot", "quickbooks", "web", "flower")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTSYNC_")}
     env.update({
@@ -76,27 +88,32 @@ def wait_first_sync(database_url: str, deadline: float) -> None:
         engine.dispose()
 
 
-@pytest.fixture
-def database_name() -> Iterator[str]:
-    name = f"productsync_t_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def start_run(env: dict[str, str], tmp_path: Path, out: Path) -> subprocess.Popen[bytes]:
+    with out.open("wb") as sink:
+        return subprocess.Popen(
+            [PRODUCTSYNC, "run", "--sample-size", "10", "--concurrency", "1",
+             "--state-dir", str(tmp_path / "state")],
+            env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp_path,
+        )  # fmt: skip
+
+
+def ctrl_c(run: subprocess.Popen[bytes]) -> int:
+    """Stop `run` as a person does; its exit status."""
+    run.send_signal(signal.SIGINT)
+    try:
+        return run.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        raise
 
 
 def test_run_brings_up_everything_and_stops_cleanly(database_name: str, tmp_path: Path) -> None:
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    url = f"{base}/{database_name}"  # does not exist yet: `run` creates it
+    url = database_url_for(database_name)  # does not exist yet: `run` creates it
     with redis_server() as redis:
-        env, ports = run_env(url, redis.url)
+        env, ports = run_environment(url, redis.url)
         out = tmp_path / "run.out"
         started = time.monotonic()
-        with out.open("wb") as sink:
-            run = subprocess.Popen(
-                [PRODUCTSYNC, "run", "--sample-size", "10", "--concurrency", "1",
-                 "--state-dir", str(tmp_path / "state")],
-                env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp_path,
-            )  # fmt: skip
+        run = start_run(env, tmp_path, out)
         try:
             deadline = started + 90
             while "ready." not in out.read_text():
@@ -121,12 +138,7 @@ def test_run_brings_up_everything_and_stops_cleanly(database_name: str, tmp_path
             family = descendants(run.pid)
             assert len(family) >= 6  # emulators, 2 workers (+ pools), beat, flower, web
         finally:
-            run.send_signal(signal.SIGINT)  # Ctrl-C
-            try:
-                code = run.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                run.kill()
-                raise
+            code = ctrl_c(run)
         assert code == 0, out.read_text()
         assert out.read_text().rstrip().endswith("stopped")
         time.sleep(0.5)

@@ -75,3 +75,48 @@ def test_exited_reports_a_dead_child_and_its_log(tmp_path: Path) -> None:
         assert supervisor.exited() is crasher
         assert crasher.log_tail() == "boom"
     assert all(not c.running() for c in supervisor.children)
+
+
+def test_a_child_that_exits_is_restarted_with_backoff_until_it_cannot_stay_up(
+    tmp_path: Path,
+) -> None:
+    from console.supervisor import RESTART_LIMIT, CannotStayUp
+
+    with Supervisor(tmp_path / "logs", grace_seconds=1) as supervisor:
+        steady = supervisor.start("steady", ["sleep", "60"], os.environ)
+        counter = tmp_path / "starts"
+        crasher = supervisor.start(
+            "crasher", ["sh", "-c", f"echo x >> {counter}; exit 3"], os.environ
+        )
+        now = 1000.0
+        delays = []
+        for _ in range(RESTART_LIMIT):
+            crasher.process.wait(timeout=10)
+            [line] = supervisor.watch(now)
+            assert line.startswith("crasher exited with status 3; restarting in ")
+            delay = crasher.restart_at - now  # type: ignore[operator]
+            delays.append(delay)
+            assert supervisor.watch(now + delay - 0.01) == []  # not before its backoff
+            now += delay
+            assert supervisor.watch(now) == [f"crasher restarted (pid {crasher.pid})"]
+            now += 1
+        assert delays == [1, 2, 4, 8, 16]
+        crasher.process.wait(timeout=10)
+        assert len(counter.read_text().split()) == RESTART_LIMIT + 1
+        try:
+            supervisor.watch(now)
+            raise AssertionError("a sixth exit within the window stops the service")
+        except CannotStayUp as gave_up:
+            assert gave_up.child is crasher
+        assert steady.running() and steady.restarts == []
+
+
+def test_restarts_long_ago_do_not_count(tmp_path: Path) -> None:
+    from console.supervisor import RESTART_LIMIT, RESTART_WINDOW
+
+    with Supervisor(tmp_path / "logs", grace_seconds=1) as supervisor:
+        child = supervisor.start("flaky", ["true"], os.environ)
+        child.restarts = [0.0] * RESTART_LIMIT  # all of them a window ago
+        child.process.wait(timeout=10)
+        [line] = supervisor.watch(RESTART_WINDOW + 1)
+        assert "restarting in 1s (restart 1 of" in line

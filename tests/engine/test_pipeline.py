@@ -291,8 +291,12 @@ def test_a_poll_commits_page_by_page_and_a_break_loses_no_change(
     newest_listed = sorted(r.updated_at for r in source.products.values())[19]
     assert _cursor(ctx).value == newest_listed
     with session_scope(ctx.database_url) as session:
-        [run] = session.scalars(select(SyncRun)).all()
-        assert (run.kind, run.total) == ("poll", 20)
+        runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+        # The jobs' run, and the account's wait with its reason (see `run_wait`).
+        assert [(r.kind, r.status, r.total, r.wait_reason) for r in runs] == [
+            ("poll", "running", 20, None),
+            ("poll", "waiting", 0, "[quota] daily quota"),
+        ]
 
     source.good = 1000
     assert len(poll_account(broken, account_id)) == 12  # the rest, nothing twice

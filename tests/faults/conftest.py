@@ -3,7 +3,10 @@ worker and beat processes with compressed timings); every test ends with the ora
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from tests.support.services import fresh_database
 from tests.support.stack import Stack, running_stack
 
 HERE = Path(__file__).parent
+REPLACED: list[str] = []  # why each replaced w1 exited
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
@@ -28,6 +32,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"fault oracle: cases run {TALLY.cases}, jobs processed {TALLY.jobs}, "
             f"lost {TALLY.lost}, duplicates {TALLY.duplicates}"
         )
+    if REPLACED:
+        terminalreporter.write_line(
+            f"workers w1 replaced after exiting with status 1: {len(REPLACED)}: "
+            + "; ".join(f"{n}x {why}" for why, n in Counter(REPLACED).items())
+        )
+
+
+def _why(log: str) -> str:
+    """Why a worker exited, from the end of its log (shared by every w1 of the module):
+    deaf, or its last error line."""
+    tail = log.splitlines()[-200:]
+    if any(" is deaf: " in line for line in tail):
+        return "deaf"
+    errors = [line for line in tail if "Error" in line or "CRITICAL" in line]
+    return errors[-1].strip()[-160:] if errors else "no error logged"
 
 
 @pytest.fixture(scope="module")
@@ -39,22 +58,39 @@ def stack() -> Iterator[Stack]:
 @pytest.fixture
 def pipeline(stack: Stack) -> Iterator[Stack]:
     """The module's stack with one worker (all queues) and beat; a test may kill or add
-    processes freely, everything it started is stopped afterwards."""
+    processes freely, everything it started is stopped afterwards. While the test runs,
+    a worker ``w1`` that exits with status 1 (it found itself deaf, e.g. after a broker
+    restart, celery/celery#8030; or crashed) is replaced, as any supervisor would."""
     if not any(p.alive() and p.name == "w1" for p in stack.processes):
         stack.start_worker("w1")
     if not any(p.alive() and p.name == "beat" for p in stack.processes):
         stack.start_beat()
-    yield stack
+    with _keeping_w1(stack):
+        yield stack
     stack.hubspot_admin.clear_faults()
     stack.quickbooks_admin.clear_faults()
     for process in list(stack.processes):
-        wedged = process.name == "w1" and process.alive() and not process.answers_ping(
-            stack.redis.url
-        )
-        if wedged:
-            # Alive but deaf after a broker restart (kombu failing to ack while closing its
-            # hub, celery/celery#8030): replaced, as a health check would have it.
-            process.kill()
         if process.name not in ("w1", "beat") or not process.alive():
             process.stop()
             stack.processes.remove(process)
+
+
+@contextmanager
+def _keeping_w1(stack: Stack) -> Iterator[None]:
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(0.2):
+            for process in list(stack.processes):
+                if process.name == "w1" and process.popen.poll() == 1:
+                    stack.processes.remove(process)
+                    stack.start_worker("w1")
+                    REPLACED.append(_why(process.output()))
+
+    keeper = threading.Thread(target=keep, name="keep-w1", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join(5)

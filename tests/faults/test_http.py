@@ -183,3 +183,29 @@ def test_non_retryable_4xx_fails_at_once_with_a_clear_error(pipeline: Stack) -> 
     assert entry.vendor_code == "6000" and "Unit price" in (entry.error_message or "")
     creates = pipeline.quickbooks_admin.ledger(account=acct.realm_id, path=QBO_WRITE)
     assert len(creates) == 1
+
+
+def test_a_full_sync_listing_that_opens_the_circuit_waits_and_then_finishes(
+    pipeline: Stack,
+) -> None:
+    [worker] = [p for p in pipeline.processes if p.name == "w1"]
+    worker.stop()
+    pipeline.processes.remove(worker)
+    circuit = {"PRODUCTSYNC_CIRCUIT_FAILURE_THRESHOLD": "3",
+               "PRODUCTSYNC_CIRCUIT_COOLDOWN_SECONDS": "2"}  # fmt: skip
+    pipeline.start_worker("w1", env=circuit)
+    acct = pipeline.new_account("hubspot_to_quickbooks")
+    for n in range(4):
+        acct.hubspot_create(name=f"Listed {n}", hs_sku=f"LISTED-{n}", price="1")
+    # HubSpot fails for this portal (the listing, and the polls in between, which would
+    # otherwise reset the count): three 500s in a row open the circuit.
+    pipeline.hubspot_admin.add_fault("status", account=acct.portal_id, status=500, times=5)
+    run_id = acct.full_sync()
+    waiting = pipeline.wait_for(
+        lambda: (r := acct.run(run_id)).status == "waiting" and r, timeout=30, interval=0.05
+    )
+    assert waiting.wait_reason is not None and waiting.wait_reason.startswith("[circuit_open]")
+    assert waiting.next_attempt_at is not None and waiting.finished_at is None
+    done = pipeline.wait_for(lambda: (r := acct.run(run_id)).status == "finished" and r, timeout=60)
+    assert (done.total, done.failed, done.wait_reason) == (4, 0, None)
+    oracle.check(pipeline, acct, timeout=60)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -77,6 +76,8 @@ class Timings:
     max_attempts: int = 5
     visibility_timeout: int = 60
     search_lag_ms: int = 100
+    # A worker deaf this long exits (status 1) for its supervisor to replace it.
+    liveness_deadline: float = 10.0
 
 
 @dataclass
@@ -118,20 +119,6 @@ class Process:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def answers_ping(self, broker_url: str, timeout: float = 5.0) -> bool:
-        """Whether this Celery worker answers a remote-control ping through the broker."""
-        from celery import Celery
-
-        node = self.popen.args[self.popen.args.index("-n") + 1]  # type: ignore[union-attr]
-        node = str(node).replace("%h", socket.gethostname())
-        client = Celery("stack-ping", broker=broker_url)
-        try:
-            return bool(client.control.ping(destination=[node], limit=1, timeout=timeout))
-        except Exception:  # the broker itself is down: nothing answers through it
-            return False
-        finally:
-            client.close()
 
 
 @dataclass
@@ -180,6 +167,7 @@ class Stack:
             "RETRY_CAP_SECONDS": str(t.retry_cap),
             "MAX_ATTEMPTS": str(t.max_attempts),
             "BROKER_VISIBILITY_TIMEOUT": str(t.visibility_timeout),
+            "WORKER_LIVENESS_DEADLINE_SECONDS": str(t.liveness_deadline),
         }
         values.update(extra)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTSYNC_")}

@@ -175,3 +175,37 @@ def test_no_token_or_configured_secret_appears_on_any_page(
     detail = client.get(f"/accounts/{account.id}").get_data(as_text=True)
     assert "2026-12-01 00:00:00 UTC" in detail and "2027-03-01 00:00:00 UTC" in detail
     assert "connected" in detail
+
+
+def test_accounts_page_shows_waiting_polls_and_each_workers_liveness(
+    client: FlaskClient, user: str, web_database: str, settings: Settings
+) -> None:
+    import time
+
+    import redis
+
+    from models import SyncRun
+    from workers import liveness
+
+    account = _account(web_database)
+    with session_scope(web_database) as session:
+        session.add(
+            SyncRun(
+                account_id=account.id,
+                kind="poll",
+                direction=account.direction,
+                status="waiting",
+                wait_reason="[quota] daily limit reached",
+            )
+        )
+    store = redis.Redis.from_url(settings.redis_url)
+    now = time.time()
+    liveness.record(store, "web-ok@a", deadline=10, seen={"sync": now - 4}, starved={}, now=now)
+    liveness.record(store, "web-deaf@b", deadline=10, seen={}, starved={"bulk": now - 60}, now=now)
+    try:
+        page = client.get("/accounts").get_data(as_text=True)
+    finally:
+        store.delete(liveness.PREFIX + "web-ok@a", liveness.PREFIX + "web-deaf@b")
+    assert "polls: [quota] daily limit reached" in page
+    assert "<code>web-ok@a</code>" in page and "sync: 4s ago" in page
+    assert "overdue: messages have waited in &#39;bulk&#39; for 60s while it took none" in page

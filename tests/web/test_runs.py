@@ -136,6 +136,24 @@ def test_progress_never_shows_100_before_the_last_product() -> None:
     assert run_progress(enumerating, now=start).percent == 0
 
 
+def test_a_waiting_run_says_why_and_when_it_tries_again_and_is_not_complete() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    run = SyncRun(
+        status="waiting",
+        total=0,
+        done=0,
+        started_at=start,
+        wait_reason="[circuit_open] hubspot failed 5 times in a row",
+        next_attempt_at=start + timedelta(seconds=30),
+    )
+    progress = run_progress(run, now=start)
+    assert not progress.complete
+    assert progress.message == (
+        "Waiting for a passing condition: [circuit_open] hubspot failed 5 times in a row. "
+        "Next try at 00:00:30 UTC."
+    )
+
+
 def test_retry_queues_the_source_product_again(
     client: FlaskClient, user: str, web_database: str, broker: redis.Redis
 ) -> None:

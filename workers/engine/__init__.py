@@ -8,6 +8,8 @@ commit)::
     due_accounts(ctx) -> list[int]
     sweep(ctx) -> list[Dispatch]
     stalled_runs(ctx) -> list[int]                   (full syncs to announce again)
+    due_runs(ctx) -> list[int]                       (waiting full syncs now due)
+    rescue(ctx, broker) -> Rescue                     (what an emptied broker lost)
     enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
     run_chunk_size(ctx, run_id) -> int                (jobs per chunk, by destination)
     fail_run(ctx, run_id, error) -> None
@@ -19,10 +21,12 @@ and, in the caller's transaction: `start_full_sync`, and the account service in
 """
 
 from workers.engine.backoff import backoff_delay
+from workers.engine.broker_watch import Rescue, rescue
 from workers.engine.bulk import CHUNK, ChunkResult, sync_chunk
 from workers.engine.context import CatalogFactory, Dispatch, SyncContext
 from workers.engine.full_sync import enumerate_run, fail_run, run_chunk_size, start_full_sync
 from workers.engine.poll import due_accounts, poll_account
+from workers.engine.run_wait import due_runs
 from workers.engine.sweep import stalled_runs, sweep
 from workers.engine.sync import SyncResult, sync_product
 
@@ -31,13 +35,16 @@ __all__ = [
     "CatalogFactory",
     "ChunkResult",
     "Dispatch",
+    "Rescue",
     "SyncContext",
     "SyncResult",
     "backoff_delay",
     "due_accounts",
+    "due_runs",
     "enumerate_run",
     "fail_run",
     "poll_account",
+    "rescue",
     "run_chunk_size",
     "stalled_runs",
     "start_full_sync",

@@ -1,8 +1,9 @@
 """Full sync: every source product becomes a job of one run, on the `bulk` queue.
 
 `start_full_sync` creates the run (status ``enumerating``) in the caller's transaction;
-the `full_sync` task then lists the source and inserts the jobs. The listing also finds
-SKUs shared by several source products: those jobs are failed at once with
+the `full_sync` task then lists the source and inserts the jobs; a listing that meets a
+parked error waits (`workers.engine.run_wait`) and lists again once the cause is gone.
+The listing also finds SKUs shared by several source products: those jobs are failed at once with
 ``duplicate_sku_in_source`` (one history row each, every id named), which spares one
 search per product in the workers. It lists the destination once too, into the run's SKU
 index (`workers.engine.sku_index`), which spares the workers' search by SKU; the jobs
@@ -34,6 +35,7 @@ from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
 from workers.engine.outcomes import close_job, finish_run_if_done
+from workers.engine.run_wait import resume_run, wait_run
 from workers.errors import ParkedError, SyncError, TerminalError
 
 INSERT_SLICE = 1000  # job rows built and inserted at a time
@@ -79,16 +81,20 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
     """List every active source product into jobs of ``run_id``; returns jobs to enqueue."""
     with session_scope(ctx.database_url) as session:
         run = session.get(SyncRun, run_id)
-        if run is None or run.status != "enumerating":
+        if run is None or run.status not in ("enumerating", "waiting"):
             return []  # already enumerated (a redelivered message)
         account_id, direction = run.account_id, run.direction
+    resume_run(ctx, run_id)
     system = source_of(direction)  # type: ignore[arg-type]
     try:
         listing = _Listing.of(ctx.catalogs(system, account_id).iter_listing())
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
         sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))
-    except (TerminalError, ParkedError) as err:
+    except ParkedError as err:
+        wait_run(ctx, run_id, err)  # the sweeper announces it again once due
+        return []
+    except TerminalError as err:
         fail_run(ctx, run_id, err)
         return []
     products = listing.products
@@ -109,6 +115,7 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
             )
         run.total = len(created)
         run.status = "running"
+        run.wait_reason = run.next_attempt_at = None
         session.flush()
         conflicts = _fail_shared_skus(session, run, listing.shared)
         finish_run_if_done(session, run_id)

@@ -35,9 +35,11 @@ from sqlalchemy.orm import Session
 from models import Account, Cursor, SyncRun, utcnow
 from models.db import session_scope
 from workers.catalog.port import source_of
+from workers.engine import run_wait
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
 from workers.engine.locks import RedisLock, poll_lock
+from workers.errors import ParkedError
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,13 @@ def poll_account(
         return []
     try:
         polled = _poll(ctx, account_id, lock, on_commit, budget_seconds)
+    except ParkedError as err:
+        # The cursor stays before what failed; the account waits, with the reason shown.
+        run_wait.wait_poll(ctx, account_id, err)
+        raise
     finally:
         lock.release()
+    run_wait.clear_poll_wait(ctx, account_id)
     if polled.paused and on_pause is not None:
         on_pause()  # after the release: the next poll must find the lock free
     return polled.created
@@ -305,8 +312,12 @@ def due_accounts(ctx: SyncContext) -> list[int]:
             (c.account_id, c.source_system): c.polled_at
             for c in session.scalars(select(Cursor)).all()
         }
+    waiting = run_wait.polls_waiting(ctx)
     due = []
     for account_id, direction, interval in rows:
+        until = waiting.get(account_id)
+        if until is not None and until > now:
+            continue  # its poll waits out a parked error (see `run_wait`)
         polled = cursors.get((account_id, source_of(direction)))
         if polled is None or polled + timedelta(seconds=interval) <= now + slack:
             due.append(account_id)

@@ -86,7 +86,10 @@ def stalled_runs(ctx: SyncContext) -> list[int]:
         return list(
             session.scalars(
                 select(SyncRun.id).where(
-                    SyncRun.status == "enumerating", SyncRun.started_at < utcnow() - grace
+                    SyncRun.status == "enumerating",
+                    SyncRun.started_at < utcnow() - grace,
+                    # A run that waited (`run_wait`) lists again until then.
+                    or_(SyncRun.next_attempt_at.is_(None), SyncRun.next_attempt_at < utcnow()),
                 )
             )
         )
