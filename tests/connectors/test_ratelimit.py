@@ -19,6 +19,8 @@ from models.db import session_scope
 from tests.connectors.conftest import QboWorld, spawn_find_skus
 from tests.connectors.procs import hold_leases_and_die
 from workers.errors import QuotaExhausted, RateLimited, TransientError
+from workers.http.caller import VendorCaller
+from workers.http.circuit import Circuit
 from workers.ratelimit import RateBudget, hubspot_limits, limits_for, quickbooks_limits
 
 
@@ -201,3 +203,19 @@ def test_defaults_follow_the_vendor_and_token_kind() -> None:
     qbo = limits_for("quickbooks")
     assert [w.limit for w in qbo.windows("default")] == [500, 10] and qbo.concurrency == 10
     assert [w.limit for w in qbo.windows("batch")] == [500, 10, 120]
+
+
+def test_a_caller_waits_for_an_open_circuit_or_the_budget(rclient: redis.Redis) -> None:
+    account = uuid.uuid4().hex[:8]
+    budget = RateBudget(rclient, "quickbooks", account, limits_for("quickbooks"), max_wait=0)
+    circuit = Circuit(rclient, "quickbooks", account, threshold=2, cooldown_seconds=30)
+    caller = VendorCaller(
+        "quickbooks", "http://127.0.0.1:9", tokens=None, budget=budget,  # type: ignore[arg-type]
+        timeouts=None, classify=lambda r: None, replay_on_401=False, circuit=circuit,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert caller.wait_for("batch") == 0.0
+    circuit.failure()
+    assert caller.wait_for("batch") == 0.0  # one failure: still closed
+    circuit.failure()
+    assert 29 < caller.wait_for("batch") <= 30  # open: nothing goes before it closes
+    assert 29 < circuit.open_for() <= 30

@@ -54,7 +54,7 @@ def test_a_429_storm_and_an_open_circuit_during_a_full_sync_of_2000(pipeline: St
     singles = sum(n for path, n in calls.items() if path.endswith("/item"))
     assert singles <= len(renamed), calls
     per_product = (vendor_calls(pipeline, acct) - before) / PRODUCTS
-    assert per_product <= 0.1, calls
+    assert per_product <= 0.12, calls  # one at a time it would be about 3
     print(f"\nfull sync of {PRODUCTS} through a 429 storm and an open circuit: "
           f"{per_product:.3f} vendor calls per product")  # fmt: skip
 

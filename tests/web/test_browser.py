@@ -165,7 +165,12 @@ def test_operator_story_in_a_real_browser(stack: Stack, web: str, browser, tmp_p
     Select(driver.find_element(By.ID, "account")).select_by_visible_text(name)
     driver.find_element(By.ID, "apply").click()
     wait.until(lambda d: "status=failed" in d.current_url)
-    assert _table_skus(driver) == sorted([FIXABLE_SKU, BAD_SKU])
+    # The URL changes when the navigation starts: wait for the new page's rows.
+    failures = sorted([FIXABLE_SKU, BAD_SKU])
+    try:
+        wait.until(lambda d: _settled_skus(d) == failures)
+    finally:
+        assert _table_skus(driver) == failures
     assert all("negative_price" in row.text for row in _rows(driver))
     driver.save_screenshot(str(tmp_path / "history.png"))
 
@@ -275,6 +280,16 @@ def _table_skus(driver) -> list[str]:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
 
     return sorted(r.find_element(By.CSS_SELECTOR, "td.sku").text for r in _rows(driver))
+
+
+def _settled_skus(driver) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """The table's SKUs, or None while the page is being replaced under us."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        return _table_skus(driver)
+    except StaleElementReferenceException:
+        return None
 
 
 def _login(driver, web: str, password: str) -> None:  # type: ignore[no-untyped-def]

@@ -141,9 +141,10 @@ class Catalog(Protocol):
         ...
 
     def write_wait(self) -> float:
-        """Seconds until `write_many`'s next call could be sent under the shared rate
-        budget (0: now). A hint that reserves nothing: a full-sync chunk asks before it
-        reads, so that it waits without having read for nothing."""
+        """Seconds until `write_many`'s next call could be sent: the account's open
+        circuit, or the shared rate budget (0: now). A hint that reserves nothing: a
+        full-sync chunk asks before it reads, so that it waits without having read for
+        nothing."""
         ...
 
     def writable_fields(self) -> dict[str, FieldSpec]:

@@ -111,6 +111,12 @@ class VendorCaller:
             self._spread_wait(error)
             raise error
 
+    def wait_for(self, op: str = "default") -> float:
+        """Seconds until a call of ``op`` could be sent: the open circuit's rest, or the
+        shared budget's wait. A hint that reserves nothing."""
+        open_for = self.circuit.open_for() if self.circuit is not None else 0.0
+        return max(open_for, self.budget.available_in(op))
+
     def _count(self, *, failed: bool) -> None:
         if self.circuit is None:
             return

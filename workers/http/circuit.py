@@ -81,6 +81,16 @@ class Circuit:
                 system=self.system,
             )
 
+    def open_for(self) -> float:
+        """Seconds the circuit stays open (0: closed, or Redis could not say)."""
+        if self.threshold <= 0:
+            return 0.0
+        try:
+            left_ms = int(self._client.pttl(self._open_key))
+        except redis.RedisError:
+            return 0.0
+        return max(left_ms, 0) / 1000.0
+
     def failure(self) -> None:
         if self.threshold <= 0:
             return

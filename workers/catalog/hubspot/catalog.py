@@ -274,7 +274,7 @@ class HubSpotCatalog:
         return {n: None for n in self.properties}
 
     def write_wait(self) -> float:
-        return self.caller.budget.available_in("default")  # batch writes are plain calls
+        return self.caller.wait_for("default")  # batch writes are plain calls
 
     def writable_fields(self) -> dict[str, FieldSpec]:
         return portal_schema.writable_fields(self.caller, self._schema)

@@ -300,7 +300,7 @@ class QuickBooksCatalog:
         )
 
     def write_wait(self) -> float:
-        return self.caller.budget.available_in("batch")
+        return self.caller.wait_for("batch")
 
     def writable_fields(self) -> dict[str, FieldSpec]:
         return dict(QBO_ITEM_FIELDS)
