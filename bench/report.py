@@ -181,7 +181,8 @@ def _real_speed(doc: Mapping[str, Any]) -> list[str]:
         "",
         f"The same full sync at the vendors' real limits and latency (`{real[0]['preset']}`), "
         "large enough that the limits bind: what a new account's first sync costs. *Listing*: "
-        "from the first source call to the first destination write; *writes*: from the first "
+        "from the first source call to the first destination write (listing the source, "
+        "inserting and announcing its jobs); *writes*: from the first "
         "destination write to the last; *single writes*: products written one call each "
         "instead of in a batch, and the reasons the run's history gives for needing one "
         "(a name QuickBooks refused as a duplicate is written again, renamed: in a batch, "

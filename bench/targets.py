@@ -273,10 +273,11 @@ def _phases_note(run: Mapping[str, Any]) -> str:
     floor = run["floor_seconds"]
     return (
         f"{_short(run['direction'])}: {run['wall_seconds']:.1f} s = {listing:.1f} s listing the "
-        f"source (sequential pages; no limit binds) + {writing:.1f} s of writes against a "
+        f"source and queuing its jobs (no limit binds) + {writing:.1f} s of writes against a "
         f"floor of {floor:.1f} s ({writing / floor if floor else 0:.2f} x) + the last chunk's "
         "recording. The listing comes first because a SKU shared by two source products "
-        "must be known before either is written."
+        "must be known before either is written; a pipelined full sync (chunks sent page "
+        "by page, each checking its SKUs against the source) would overlap the two."
     )
 
 
