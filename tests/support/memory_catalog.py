@@ -89,9 +89,6 @@ class MemoryCatalog:
         self._enter("iter_all")
         yield from (r for r in list(self.products.values()) if include_inactive or r.active)
 
-    def iter_listing(self) -> Iterator[Record]:
-        return self.iter_all()
-
     def get(self, record_id: str) -> Record | None:
         self._enter("get")
         record = self.products.get(record_id)

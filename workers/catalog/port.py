@@ -95,13 +95,6 @@ class Catalog(Protocol):
         """Every product, paged; for full syncs and audits."""
         ...
 
-    def iter_listing(self) -> Iterator[Record]:
-        """Every active product for a full sync's listing, in as few calls as the vendor
-        allows, with at least its id, SKU and modification time (the chunks read each
-        product again). HubSpot answers from its search index: a product created in the
-        last seconds may be missing, and the polls' overlap window catches it."""
-        ...
-
     def get(self, record_id: str) -> Record | None:
         """The product as it is now, or None when it does not exist or is archived."""
         ...

@@ -87,7 +87,7 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
     resume_run(ctx, run_id)
     system = source_of(direction)  # type: ignore[arg-type]
     try:
-        listing = _Listing.of(ctx.catalogs(system, account_id).iter_listing())
+        listing = _Listing.of(ctx.catalogs(system, account_id).iter_all())
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
         sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))

@@ -13,7 +13,6 @@ from workers.catalog.hubspot import batch, search, sku_lookup
 from workers.catalog.hubspot import schema as portal_schema
 from workers.catalog.hubspot.records import (
     DEFAULT_PROPERTIES,
-    MODIFIED,
     SKU,
     WRITE_ID,
     epoch_ms,
@@ -57,12 +56,6 @@ class HubSpotCatalog:
 
     def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
         yield from search.changes(self.caller, int(epoch_ms(start)), int(epoch_ms(end)))
-
-    def iter_listing(self) -> Iterator[Record]:
-        # Search answers 200 a page where the list endpoint answers 100: a full sync's
-        # listing, which no rate limit binds, is what its writes wait for.
-        for obj in search.by_id(self.caller, [SKU, MODIFIED, "hs_object_id"]):
-            yield record_from(obj)
 
     def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
         yield from self._list(archived=False)

@@ -79,22 +79,19 @@ def _window(caller: VendorCaller, lo: int, hi: int) -> Iterator[dict[str, Any]]:
 
 
 def _keyset(caller: VendorCaller, moment: int) -> Iterator[dict[str, Any]]:
-    same_moment = {"propertyName": MODIFIED, "operator": "EQ", "value": str(moment)}
-    yield from by_id(caller, [MODIFIED, "hs_object_id"], [same_moment])
-
-
-def by_id(
-    caller: VendorCaller, properties: list[str], filters: list[dict[str, str]] | None = None
-) -> Iterator[dict[str, Any]]:
-    """Every product matching ``filters`` in id order, 200 a search: each page is a new
-    search for ids above the last one, so no query ever pages toward the 10,000 cap."""
     last_id = "0"
     while True:
-        above = {"propertyName": "hs_object_id", "operator": "GT", "value": last_id}
         request = {
-            "filterGroups": [{"filters": [*(filters or []), above]}],
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": MODIFIED, "operator": "EQ", "value": str(moment)},
+                        {"propertyName": "hs_object_id", "operator": "GT", "value": last_id},
+                    ]
+                }
+            ],
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            "properties": properties,
+            "properties": [MODIFIED, "hs_object_id"],
             "limit": PAGE,
         }
         results = search_page(caller, request).get("results", [])
@@ -104,6 +101,6 @@ def by_id(
         next_id = str(results[-1]["id"])
         if int(next_id) <= int(last_id):
             raise TransientError(
-                "HubSpot keyset search did not advance; retrying", system="hubspot"
+                "HubSpot keyset search did not advance; retrying the poll", system="hubspot"
             )
         last_id = next_id

@@ -138,9 +138,6 @@ class QuickBooksCatalog:
                 return
             position += q.PAGE
 
-    def iter_listing(self) -> Iterator[Record]:
-        return self.iter_all()  # pages of 1,000 already
-
     def get(self, record_id: str) -> Record | None:
         try:
             body = self._get_json(f"/item/{quote(record_id, safe='')}")
