@@ -170,7 +170,12 @@ def test_operator_story_in_a_real_browser(stack: Stack, web: str, browser, tmp_p
     try:
         wait.until(lambda d: _settled_skus(d) == failures)
     finally:
-        assert _table_skus(driver) == failures
+        shown = _table_skus(driver)
+        assert shown == failures, (
+            driver.current_url,
+            driver.find_element(By.TAG_NAME, "body").text[:1500],
+            [(e.sku, e.status, e.error_code) for e in account.history()],
+        )
     assert all("negative_price" in row.text for row in _rows(driver))
     driver.save_screenshot(str(tmp_path / "history.png"))
 
