@@ -9,19 +9,14 @@ import time
 
 from tests.e2e.test_full_sync import POLL_EXPIRY, by_path, set_poll_interval, vendor_calls
 from tests.support import oracle
-from tests.support.faults import job_where
+from tests.support.faults import circuit_worker, job_where
 from tests.support.stack import Stack
 
 PRODUCTS = 2000
 
 
 def test_a_429_storm_and_an_open_circuit_during_a_full_sync_of_2000(pipeline: Stack) -> None:
-    [worker] = [p for p in pipeline.processes if p.name == "w1"]
-    worker.stop()
-    pipeline.processes.remove(worker)
-    circuit = {"PRODUCTSYNC_CIRCUIT_FAILURE_THRESHOLD": "3",
-               "PRODUCTSYNC_CIRCUIT_COOLDOWN_SECONDS": "2"}  # fmt: skip
-    pipeline.start_worker("w1", env=circuit)
+    circuit_worker(pipeline, cooldown=2)
     acct = pipeline.new_account("hubspot_to_quickbooks", rate_limits={})  # the real limits
     set_poll_interval(pipeline, acct, 3600)  # the full sync alone
     time.sleep(POLL_EXPIRY + 0.5)

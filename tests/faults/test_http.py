@@ -11,7 +11,14 @@ from sqlalchemy import update
 from models import Job, utcnow
 from models.db import session_scope
 from tests.support import oracle
-from tests.support.faults import QBO_WRITE, arrivals, finished, job_where, max_in_window
+from tests.support.faults import (
+    QBO_WRITE,
+    arrivals,
+    circuit_worker,
+    finished,
+    job_where,
+    max_in_window,
+)
 from tests.support.stack import Stack, StackAccount
 
 QBO_PER_SECOND = 10  # the vendor default the client enforces (workers.ratelimit.limits)
@@ -93,12 +100,7 @@ def test_5xx_burst_is_retried_with_backoff(pipeline: Stack) -> None:
 
 def test_5xx_bursts_open_the_circuit_which_recovers(pipeline: Stack) -> None:
     cooldown = 2.0
-    [worker] = [p for p in pipeline.processes if p.name == "w1"]
-    worker.stop()
-    pipeline.processes.remove(worker)
-    circuit = {"PRODUCTSYNC_CIRCUIT_FAILURE_THRESHOLD": "3",
-               "PRODUCTSYNC_CIRCUIT_COOLDOWN_SECONDS": str(cooldown)}  # fmt: skip
-    pipeline.start_worker("w1", env=circuit)
+    circuit_worker(pipeline, cooldown=cooldown)
     acct = pipeline.new_account("hubspot_to_quickbooks")
     pipeline.quickbooks_admin.add_fault("system_fault", account=acct.realm_id, times=3)
     for n in range(3):
@@ -188,12 +190,7 @@ def test_non_retryable_4xx_fails_at_once_with_a_clear_error(pipeline: Stack) -> 
 def test_a_full_sync_listing_that_opens_the_circuit_waits_and_then_finishes(
     pipeline: Stack,
 ) -> None:
-    [worker] = [p for p in pipeline.processes if p.name == "w1"]
-    worker.stop()
-    pipeline.processes.remove(worker)
-    circuit = {"PRODUCTSYNC_CIRCUIT_FAILURE_THRESHOLD": "3",
-               "PRODUCTSYNC_CIRCUIT_COOLDOWN_SECONDS": "2"}  # fmt: skip
-    pipeline.start_worker("w1", env=circuit)
+    circuit_worker(pipeline, cooldown=2)
     acct = pipeline.new_account("hubspot_to_quickbooks")
     for n in range(4):
         acct.hubspot_create(name=f"Listed {n}", hs_sku=f"LISTED-{n}", price="1")

@@ -49,6 +49,17 @@ def stop_processes(stack: Stack) -> None:
         stack.processes.remove(process)
 
 
+def circuit_worker(stack: Stack, cooldown: float) -> None:
+    """Replace the module's worker `w1` with one whose circuit opens after three vendor
+    failures in a row and stays open ``cooldown`` seconds."""
+    [worker] = [p for p in stack.processes if p.name == "w1"]
+    worker.stop()
+    stack.processes.remove(worker)
+    circuit = {"PRODUCTSYNC_CIRCUIT_FAILURE_THRESHOLD": "3",
+               "PRODUCTSYNC_CIRCUIT_COOLDOWN_SECONDS": str(cooldown)}  # fmt: skip
+    stack.start_worker("w1", env=circuit)
+
+
 def kill_children(process: Process) -> list[int]:
     """SIGKILL every pool child of a prefork worker (the master survives and replaces
     them, as when the OOM killer picks a child)."""

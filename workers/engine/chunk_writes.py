@@ -59,7 +59,7 @@ from workers.engine.upsert import (
     created_changes,
     linked_elsewhere,
     lock_expired,
-    recovered_note,
+    note_recovered,
     renamed_fields,
     update_body,
     updated_changes,
@@ -479,10 +479,7 @@ def _told(item: _Item, action: Action, account: Account) -> tuple[_Item, Action]
     if not item.recovered:
         return item, action
     assert item.target is not None
-    system = item.target.system
-    fields = create_body(account, system, item.mapped)
-    item.attempt.changes = {**created_changes(fields), **(item.attempt.changes or {})}
-    item.attempt.notes.append(recovered_note(system, item.target.id))
+    note_recovered(item.attempt, account, item.target, item.mapped)
     return item, "created"
 
 

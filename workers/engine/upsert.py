@@ -80,9 +80,7 @@ class Upsert:
         """The history tells what happened: created (by the attempt whose answer was
         lost), with the fields it was created with, not `unchanged`."""
         assert written.destination is not None
-        fields = create_body(self.account, self.destination.system, mapped)
-        self.attempt.changes = {**created_changes(fields), **(self.attempt.changes or {})}
-        self.attempt.notes.append(recovered_note(self.destination.system, written.destination.id))
+        note_recovered(self.attempt, self.account, written.destination, mapped)
         return Written("created", written.destination)
 
     # -- resolution -----------------------------------------------------------------------
@@ -201,12 +199,14 @@ class Upsert:
             raise lock_expired()
 
 
-def recovered_note(system: str, record_id: str) -> str:
-    """The history's note for a create whose answer was lost and whose product a later
-    attempt found."""
-    return (
+def note_recovered(attempt: Attempt, account: Account, found: Record, mapped: Mapped) -> None:
+    """Tell the history what happened when an attempt finds the product of an earlier
+    create whose answer was lost: the fields it was created with, and a note."""
+    fields = create_body(account, found.system, mapped)
+    attempt.changes = {**created_changes(fields), **(attempt.changes or {})}
+    attempt.notes.append(
         "The answer to an earlier create was lost; found the product it created "
-        f"({label(system)} id {record_id})."
+        f"({label(found.system)} id {found.id})."
     )
 
 

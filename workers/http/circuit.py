@@ -67,17 +67,12 @@ class Circuit:
     def check(self) -> None:
         """Raise `CircuitOpen` while the circuit is open (no call reaches the vendor).
         Redis trouble never blocks a call here: the rate budget reports it right after."""
-        if self.threshold <= 0:
-            return
-        try:
-            left_ms = int(self._client.pttl(self._open_key))
-        except redis.RedisError:
-            return
-        if left_ms > 0:
+        left = self.open_for()
+        if left > 0:
             raise CircuitOpen(
                 f"{self.system} has failed {self.threshold} times in a row for this account; "
-                f"calls pause for {left_ms / 1000:.0f} s before one is tried again",
-                until=datetime.now(UTC) + timedelta(milliseconds=left_ms),
+                f"calls pause for {left:.0f} s before one is tried again",
+                until=datetime.now(UTC) + timedelta(seconds=left),
                 system=self.system,
             )
 
