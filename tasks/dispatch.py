@@ -19,21 +19,25 @@ log = logging.getLogger(__name__)
 
 
 def announce_chunks(dispatches: Iterable[Dispatch], size: int, *, countdown: float = 0.0) -> int:
-    """Send the jobs of a full sync as `sync_chunk(job_ids)` messages of up to ``size``
-    ids on `bulk`, after ``countdown`` seconds; returns how many jobs were sent."""
+    """Send jobs of one account (a full sync's, or a poll page's) as `sync_chunk(job_ids)`
+    messages of up to ``size`` ids, each on its jobs' queue, after ``countdown`` seconds;
+    returns how many jobs were sent."""
     from tasks.sync import sync_chunk
 
-    ids = [d.job_id for d in dispatches]
+    by_queue: dict[str, list[int]] = defaultdict(list)
+    for dispatch in dispatches:
+        by_queue[dispatch.queue].append(dispatch.job_id)
     sent = 0
-    for start in range(0, len(ids), size):
-        chunk = ids[start : start + size]
-        try:
-            sync_chunk.apply_async(
-                args=[chunk], queue="bulk", countdown=countdown or None, add_to_parent=False
-            )
-            sent += len(chunk)
-        except Exception as exc:  # the broker is down: the sweeper re-announces later
-            log.warning("could not announce %s jobs: %s", len(chunk), type(exc).__name__)
+    for queue, ids in by_queue.items():
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            try:
+                sync_chunk.apply_async(
+                    args=[chunk], queue=queue, countdown=countdown or None, add_to_parent=False
+                )
+                sent += len(chunk)
+            except Exception as exc:  # the broker is down: the sweeper re-announces later
+                log.warning("could not announce %s jobs: %s", len(chunk), type(exc).__name__)
     return sent
 
 

@@ -10,7 +10,7 @@ from celery import Task
 from models.db import session_scope
 from tasks.app import app
 from tasks.context import current_broker, current_context
-from tasks.dispatch import announce, announce_chunks, announce_grouped
+from tasks.dispatch import announce_chunks, announce_grouped
 from workers import engine
 from workers.errors import RetryableError, SyncError
 
@@ -29,14 +29,15 @@ def sync_product(self: Task, job_id: int) -> str:
 
 @app.task(name="productsync.sync_chunk")
 def sync_chunk(job_ids: list[int]) -> int:
-    """Full-sync jobs in one go. What must go again (a retry, a wait, no time left) goes
-    again as a chunk; a wait longer than any countdown is the sweeper's (the rows say
-    when). If a publish is lost, the sweeper re-announces too."""
+    """Jobs of one account in one go (a full sync's, or a poll page's). What must go
+    again (a retry, a wait, no time left) goes again as a chunk, on the jobs' own queue;
+    a wait longer than any countdown is the sweeper's (the rows say when). If a publish
+    is lost, the sweeper re-announces too."""
     context = current_context()
     chunk = engine.sync_chunk(context, job_ids)
     for again in chunk.again():
         if again.seconds <= context.settings.retry_cap_seconds:
-            dispatches = [engine.Dispatch(j, "bulk") for j in again.job_ids]
+            dispatches = [engine.Dispatch(j, chunk.queue) for j in again.job_ids]
             announce_chunks(dispatches, engine.CHUNK, countdown=again.seconds)
     return len(chunk.results)
 
@@ -48,9 +49,10 @@ def poll(account_id: int) -> int:
     sent = 0
 
     def announce_page(dispatches: list[engine.Dispatch]) -> None:
-        # Each committed page at once: the poll holds one page, and its jobs start early.
+        # Each committed page at once, in chunks: the poll holds one page, its jobs start
+        # early, and a chunk reads and writes its products in batches.
         nonlocal sent
-        sent += announce(dispatches)
+        sent += announce_chunks(dispatches, engine.CHUNK)
 
     def go_on() -> None:
         # The window's rest is the next poll's: now, not at the next tick.
@@ -93,8 +95,10 @@ def sweep() -> int:
 def full_sync(self: Task, run_id: int) -> int:
     context = current_context()
     try:
-        dispatches = engine.enumerate_run(context, run_id)
-        return announce_chunks(dispatches, engine.run_chunk_size(context, run_id))
+        size = engine.run_chunk_size(context, run_id)
+        # Each chunk as soon as it is committed: the writes start while the listing goes.
+        created = engine.enumerate_run(context, run_id, lambda ds: announce_chunks(ds, size))
+        return len(created)
     except RetryableError as err:
         attempt = self.request.retries + 1
         s = context.settings

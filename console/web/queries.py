@@ -199,7 +199,11 @@ class Progress:
         """One sentence on where the run stands, for the page and its live updates."""
         r = self.run
         if r.status == "enumerating":
-            return "Listing every product in the source…"
+            # The listing is pipelined with the writes: jobs run while it goes.
+            return (
+                f"Listing the source and syncing as it goes: {r.done} of the {r.total} "
+                "listed so far are done."
+            )
         if r.status == "waiting":
             until = f" Next try at {r.next_attempt_at:%H:%M:%S} UTC." if r.next_attempt_at else ""
             return f"Waiting for a passing condition: {r.wait_reason}.{until}"

@@ -42,7 +42,9 @@ def test_quickbooks_calls_per_operation(qbo: QboWorld) -> None:
     assert calls(qbo, lambda: changes.extend(catalog.changed_between(start, end))) == ["cdc"]
     assert len(changes) == 251
     ids = [c.id for c in changes]
-    assert calls(qbo, lambda: catalog.get_many(ids)) == ["query"] * 2  # 200 ids per query
+    assert calls(qbo, lambda: catalog.get_many(ids)) == ["query"]  # up to 1,000 ids a query
+    skus = [f"CNT-{n}" for n in range(1200)]  # 1,000 SKUs a query at most
+    assert calls(qbo, lambda: catalog.find_by_skus(skus)) == ["query"] * 2
     assert calls(qbo, lambda: list(catalog.iter_all())) == ["query"]  # 1000 per page
 
 

@@ -48,7 +48,7 @@ def qbo_sku_ci(qbo: QboWorld, request: pytest.FixtureRequest) -> Iterator[bool]:
     qbo.admin.set_knobs(query_ci_fields=default)
 
 
-def test_qbo_150_skus_in_two_queries(qbo: QboWorld) -> None:
+def test_qbo_150_skus_in_one_query(qbo: QboWorld) -> None:
     qbo.admin.vendor("POST", f"quickbooks/realms/{qbo.realm}/seed", json={"count": 150})
     items = qbo.admin.vendor("GET", f"quickbooks/realms/{qbo.realm}/items")["items"]
     by_sku = {i["Sku"]: i["Id"] for i in items}
@@ -58,12 +58,23 @@ def test_qbo_150_skus_in_two_queries(qbo: QboWorld) -> None:
     found = qbo.catalog().find_by_skus(asked)
     assert ids(found) == {**{s: [i] for s, i in by_sku.items()}, "MISSING-1": []}
     queries = qbo.ledger(since)
-    assert [e["kind"] for e in queries] == ["query", "query"]  # 100 SKUs per query
-    assert [listed_skus(e["body"]) for e in queries] == [asked[:100], asked[100:151]]
+    assert [e["kind"] for e in queries] == ["query"]  # a chunk's SKUs in one statement
+    assert [listed_skus(e["body"]) for e in queries] == [asked[:151]]
     assert {e["status"] for e in queries} == {200}
     assert queries[0]["body"].endswith(
         "AND Active IN (true, false) ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000"
     )
+
+
+def test_qbo_long_skus_are_split_by_the_statement_budget(qbo: QboWorld) -> None:
+    """250 SKUs of 100 characters (QBO's longest) would make a 26 KB statement: two."""
+    asked = [f"{n:04}".ljust(100, "x") for n in range(250)]
+    since = qbo.admin.last_seq()
+    assert ids(qbo.catalog().find_by_skus(asked)) == {sku: [] for sku in asked}
+    assert [e["status"] for e in qbo.ledger(since)] == [200, 200]
+    groups = qbo_query.in_groups(asked)
+    assert [sku for group in groups for sku in group] == asked
+    assert [len(group) for group in groups] == [192, 58]  # 104 characters each in the list
 
 
 def test_qbo_empty_input_makes_no_call(qbo: QboWorld) -> None:

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from models import Credential
 from models.db import session_scope
 from tests.support import oracle
-from tests.support.faults import hubspot_bulk_create, job_where
+from tests.support.faults import hubspot_bulk_create, job_where, polls_held, send_burst
 from tests.support.stack import QBO_CLIENT, Stack, StackAccount
+from workers import engine
 from workers.auth import CredentialStore, TokenCipher, TokenGrant
 from workers.secret import Secret
 
@@ -80,13 +81,17 @@ def test_access_token_expiring_mid_run_is_refreshed_once(pipeline: Stack) -> Non
 def test_twenty_tasks_race_to_refresh_a_rotating_token(pipeline: Stack) -> None:
     pipeline.start_worker("w2", concurrency=18)  # 20 pool processes with w1's two
     acct = pipeline.new_account("hubspot_to_quickbooks")
-    hubspot_bulk_create(pipeline, acct, 40, "WARM")  # every process caches the token
-    oracle.check(pipeline, acct, timeout=60)
-    before = _refresh_token(pipeline, acct)
-    _expire_access(pipeline, acct)
-    mark = len(_token_calls(pipeline))
-    hubspot_bulk_create(pipeline, acct, 20, "RACE20")  # 20 tasks hit the 401 at once
-    verdict = oracle.check(pipeline, acct, timeout=60)
+    with polls_held(pipeline, acct):
+        # One message per job (a poll would announce each page as one chunk): 40 tasks
+        # spread over the processes, so that every process caches the token...
+        _announce_alone(pipeline, acct, hubspot_bulk_create(pipeline, acct, 40, "WARM"))
+        oracle.check(pipeline, acct, timeout=60)
+        before = _refresh_token(pipeline, acct)
+        _expire_access(pipeline, acct)
+        mark = len(_token_calls(pipeline))
+        # ...then 20 tasks hit the 401 at once.
+        _announce_alone(pipeline, acct, hubspot_bulk_create(pipeline, acct, 20, "RACE20"))
+        verdict = oracle.check(pipeline, acct, timeout=60)
     assert verdict.by_status() == {"succeeded": 60}
     assert len([e for e in _quickbooks_ledger(pipeline, acct) if e["status"] == 401]) >= 2
     assert len(_token_calls(pipeline)[mark:]) == 1  # one token request
@@ -98,6 +103,13 @@ def test_twenty_tasks_race_to_refresh_a_rotating_token(pipeline: Stack) -> None:
     verdict = oracle.check(pipeline, acct)
     assert verdict.by_status() == {"succeeded": 61}
     assert _status(pipeline, acct) == "ok"
+
+
+def _announce_alone(pipeline: Stack, acct: StackAccount, created: list[str]) -> None:
+    time.sleep(pipeline.timings.settle + 0.6)  # past the poll's settle window
+    dispatches = engine.poll_account(pipeline.context(), acct.id)
+    assert len(dispatches) == len(created)
+    send_burst(pipeline, [d.job_id for d in dispatches])
 
 
 def _parked_then_reconnected(pipeline: Stack, acct: StackAccount, sku: str) -> None:

@@ -20,7 +20,7 @@ from kombu import Connection
 from console.web.app import create_app
 from console.web.flower import flower_command, flower_environment
 from tests.support import oracle
-from tests.support.faults import RedisMonitor
+from tests.support.faults import QBO_WRITE, RedisMonitor
 from tests.support.services import free_port
 from tests.support.stack import CELERY, ROOT, Process, Stack
 from workers.settings import ConfigError, Settings
@@ -78,7 +78,7 @@ def test_sentinel_secrets_appear_nowhere(pipeline: Stack) -> None:
         body = {"realm_id": acct.realm_id}
         pipeline.quickbooks_admin.vendor("POST", "quickbooks/tokens/expire", json=body)
         pipeline.quickbooks_admin.add_fault(
-            "status", r"/item$", method="POST", account=acct.realm_id, status=500
+            "status", QBO_WRITE, method="POST", account=acct.realm_id, status=500
         )
         acct.hubspot_create(name="After refresh", hs_sku="SEC-3", price="1")
         verdict = oracle.check(pipeline, acct, secrets=[sentinel, *first_tokens])
@@ -86,7 +86,8 @@ def test_sentinel_secrets_appear_nowhere(pipeline: Stack) -> None:
     secrets = {sentinel, *first_tokens, *oracle.stored_secrets(pipeline, acct.id)}
     assert len(secrets) == 5  # the sentinel, QBO access+refresh, then rotated ones
     traffic = monitor.text()
-    assert "productsync.sync_product" in traffic  # the capture saw the task messages
+    # The capture saw the task messages: the poll's chunk and the retry after the 500.
+    assert "productsync.sync_chunk" in traffic and "productsync.sync_product" in traffic
     assert [s for s in secrets if s in traffic] == []
     # Flower: anonymous refused; what it shows the operator carries no secret.
     assert requests.get(f"{flower}/api/workers", timeout=5).status_code == 401

@@ -24,11 +24,12 @@ import redis
 import requests
 
 from console.localservers import PostgresCluster
-from models import Job
+from models import Account, Job
+from models.db import session_scope
 from tests.support.stack import Process, Stack, StackAccount
 
-# Where a QBO product write goes: one product's /item, or a full-sync chunk's /batch (its
-# first attempt; a retry goes alone, to /item).
+# Where a QBO product write goes: one product's /item, or a chunk's /batch (a poll's or a
+# full sync's first attempt; a retry goes alone, to /item).
 QBO_WRITE = r"/(item|batch)$"
 
 
@@ -200,3 +201,26 @@ def send_burst(stack: Stack, job_ids: list[int], queue: str = "sync") -> None:
                 )
     finally:
         client.close()
+
+
+# tasks.sync._expiry with the stack's one-second poll interval: a poll announced before
+# beat was held back has run or expired after this long.
+POLL_EXPIRY = 5.0
+
+
+@contextmanager
+def polls_held(stack: Stack, acct: StackAccount) -> Iterator[None]:
+    """Inside, beat leaves the account alone: the test polls it itself and announces its
+    jobs as it likes (a poll announces a page as one chunk, one message for all)."""
+    with session_scope(stack.database_url) as session:
+        account = session.get(Account, acct.id)
+        assert account is not None
+        interval, account.poll_interval_seconds = account.poll_interval_seconds, 3600
+    time.sleep(POLL_EXPIRY + 0.5)
+    try:
+        yield
+    finally:
+        with session_scope(stack.database_url) as session:
+            account = session.get(Account, acct.id)
+            assert account is not None
+            account.poll_interval_seconds = interval

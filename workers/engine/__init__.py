@@ -10,7 +10,7 @@ commit)::
     stalled_runs(ctx) -> list[int]                   (full syncs to announce again)
     due_runs(ctx) -> list[int]                       (waiting full syncs now due)
     rescue(ctx, broker) -> Rescue                     (what an emptied broker lost)
-    enumerate_run(ctx, run_id) -> list[Dispatch]      (RetryableError: retry the task)
+    enumerate_run(ctx, run_id, on_chunk) -> list[Dispatch]  (each chunk as listed; Retryable: retry)
     run_chunk_size(ctx, run_id) -> int                (jobs per chunk, by destination)
     fail_run(ctx, run_id, error) -> None
     sync_product(ctx, job_id) -> SyncResult

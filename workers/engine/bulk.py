@@ -1,4 +1,5 @@
-"""Full syncs in chunks: one message carries up to `CHUNK` job ids of one run.
+"""Jobs in chunks: one message carries up to `CHUNK` job ids of one account, a full
+sync's (one run) or a poll page's.
 
 ::
 
@@ -70,6 +71,7 @@ class ChunkResult:
 
     results: list[tuple[int, SyncResult]] = field(default_factory=list)
     deferred: list[Deferral] = field(default_factory=list)
+    queue: str = "bulk"  # the jobs' own: a full sync's go on `bulk`, a poll's on `sync`
 
     def again(self) -> list[Deferral]:
         """Everything to announce again, in chunks: the deferrals, and the jobs that must
@@ -106,7 +108,7 @@ def sync_chunk(ctx: SyncContext, job_ids: Sequence[int]) -> ChunkResult:
 
 
 def _run(ctx: SyncContext, claimed: list[Claimed], owner: str, deadline: float) -> ChunkResult:
-    outcome = ChunkResult()
+    outcome = ChunkResult(queue=claimed[0].job.queue)
     wait = _write_wait(ctx, claimed)
     if wait.seconds > SHORT_WAIT_SECONDS:  # the writes could not go for a while: read later
         return _defer(ctx, claimed, owner, wait, outcome, unwritten=False)

@@ -1,13 +1,15 @@
-"""A full-sync chunk's reads: everything its products need from the vendors, in batches.
+"""A chunk's reads: everything its products need from the vendors, in batches.
 
-ONE batch read of the CURRENT sources (HubSpot batch/read, QBO `Id IN (…)`); destination
-candidates from product links, else the run's SKU index (`sku_index`), else (the index
-is gone: expired, or Redis lost it) ONE batch SKU search of the destination for the
-products without a link; ONE batch read of the linked and indexed destination ids. A
-short rate-limit wait is sat out (`chunk_waits.patiently`); a read refused as a whole
-(a longer wait, an open circuit) makes the whole chunk wait (`ChunkLookup.wait`); any
-other read that fails for the whole chunk fails each product's attempt with that error,
-so every job follows its own budget.
+ONE batch read of the CURRENT sources (HubSpot batch/read, QBO `Id IN (…)`); ONE batch
+SKU search of the source, for the active products sharing the chunk's SKUs (a SKU must be
+unique in the source, and neither a poll page nor a listing still under way can tell);
+destination candidates from product links, else the run's SKU index (`sku_index`), else
+(a poll's chunk, or the index is gone: expired, or Redis lost it) ONE batch SKU search of
+the destination for the products without a link; ONE batch read of the linked and
+indexed destination ids. A short rate-limit wait is sat out (`chunk_waits.patiently`); a
+read refused as a whole (a longer wait, an open circuit) makes the whole chunk wait
+(`ChunkLookup.wait`); any other read that fails for the whole chunk fails each product's
+attempt with that error, so every job follows its own budget.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class ChunkLookup(Lookup):
     def __init__(self) -> None:
         self.sources: dict[str, Record] = {}
         self.source_error: SyncError | None = None
+        self.in_source: dict[str, list[Record]] = {}  # mapped SKU → active source products
         self.targets: dict[str, Record] = {}
         self.read: set[str] = set()  # destination ids the batch reads answered for
         self.target_error: SyncError | None = None
@@ -58,6 +61,19 @@ class ChunkLookup(Lookup):
         if self.source_error is not None:
             raise self.source_error
         return self.sources.get(source_id)
+
+    def sharing_sku(self, source: Catalog, sku: str) -> list[Record]:
+        if self.source_error is not None:
+            raise self.source_error
+        if sku in self.in_source:
+            return self.in_source[sku]
+        return super().sharing_sku(source, sku)  # not searched (its mapping failed then)
+
+    def forget(self, sku: str) -> None:
+        """The run's index is stale for this SKU: the attempt searches the destination."""
+        if self.index is not None:
+            self.index.pop(sku, None)
+        self.index_complete = False
 
     def linked(self, destination: Catalog, record_id: str) -> Record | None:
         if self.target_error is not None:
@@ -94,25 +110,33 @@ def prefetch(ctx: SyncContext, claimed: list[Claimed], *, deadline: float) -> Lo
         for c in claimed
     )
     system = source_of(account.direction)  # type: ignore[arg-type]
-    if not same or run_id is None or system != first.job.source_system or not account.enabled:
-        return Lookup()  # not a plain full-sync chunk: the per-product path decides
+    if not same or system != first.job.source_system or not account.enabled:
+        return Lookup()  # not a plain chunk: the per-product path decides
     lookup = ChunkLookup()
     source = ctx.catalogs(system, account.id)
     try:
         ids = [c.job.source_id for c in claimed]
         lookup.sources = patiently(lambda: source.get_many(ids), deadline=deadline)
+        mapped = _mapped_skus(lookup.sources, first)
+        skus = list(dict.fromkeys(mapped.values()))
+        lookup.in_source = patiently(
+            lambda: source.find_by_skus(skus, include_inactive=False) if skus else {},
+            deadline=deadline,
+        )
+        lookup.in_source |= {sku: [] for sku in skus if sku not in lookup.in_source}
     except SyncError as err:
         lookup.source_error = err
         return lookup
-    mapped = _mapped_skus(lookup.sources, first)
     target_system = destination_of(account.direction)  # type: ignore[arg-type]
     destination = ctx.catalogs(target_system, account.id)
     linked = _linked_targets(ctx, claimed, target_system)
-    lookup.index = sku_index.lookup(ctx.redis, run_id, list(mapped.values()))
+    if run_id is not None:
+        lookup.index = sku_index.lookup(ctx.redis, run_id, list(mapped.values()))
     lookup.index_complete = lookup.index is not None
     try:
         if lookup.index is None:
-            # The run's index is gone: one search for the SKUs that have no link.
+            # No run index (a poll's chunk, or the run's index is gone): one search for the
+            # SKUs that have no link.
             unlinked = [sku for source_id, sku in mapped.items() if source_id not in linked]
             lookup.index = {}  # a failed search fails each product through `candidates`
             found = (

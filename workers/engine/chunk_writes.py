@@ -42,12 +42,13 @@ from workers.engine.chunk_waits import Wait, longest, wait_for
 from workers.engine.conflicts import duplicate_sku, label
 from workers.engine.context import SyncContext
 from workers.engine.guards import Skip, check_still_current
-from workers.engine.links import NewLink, linked_id, links_by_id, save_links
+from workers.engine.links import NewLink, linked_id, links_by_id, links_by_sku, save_links
 from workers.engine.locks import RedisLock, acquire_all, release_all, sku_lock, still_held_all
 from workers.engine.outcomes import Action, Attempt, jsonable, record_successes
 from workers.engine.sync import (
     Claimed,
     SyncResult,
+    check_unique_in_source,
     new_attempt,
     read_and_map,
     settle,
@@ -157,7 +158,8 @@ def _prepared(
 
 
 def _prepare(ctx: SyncContext, claimed: Claimed, attempt: Attempt, lookup: ChunkLookup) -> _Item:
-    _, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
+    source, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
+    check_unique_in_source(source, current, mapped.sku, lookup)
     ttl = ctx.settings.job_lease_seconds
     lock = sku_lock(ctx.redis, claimed.account.id, mapped.sku, ttl_seconds=ttl)
     return _Item(claimed, attempt, current, mapped, lock)
@@ -208,6 +210,7 @@ def _resolved(
         item.recovered = item.maybe_written and bool(found)
         (by_sku if found else resolved).append(item)
     resolved += _unclaimed(ctx, by_sku, destination, out)
+    resolved = _sku_not_linked(ctx, resolved, lookup, out)
     for item in resolved:
         item.write = _write_for(item, account, destination)
     return resolved
@@ -257,6 +260,31 @@ def _unclaimed(
         else:
             plain.append(item)
     return plain
+
+
+def _sku_not_linked(
+    ctx: SyncContext, resolved: list[_Item], lookup: ChunkLookup, out: BatchOutcome
+) -> list[_Item]:
+    """The creates whose SKU no other source product's link carries. One that does was
+    written by this service since the run's index was made (for another source product:
+    the source's search did not show it yet, or its SKU changed): its SKU is searched
+    again, one product at a time, so the destination never gets it twice."""
+    creates = [item for item in resolved if item.target is None]
+    if not creates:
+        return resolved
+    account_id = creates[0].claimed.account.id
+    with session_scope(ctx.database_url) as session:
+        links = links_by_sku(session, account_id, [item.mapped.sku for item in creates])
+    source_system = creates[0].claimed.job.source_system
+    kept: list[_Item] = []
+    for item in resolved:
+        held = links.get(item.mapped.sku, []) if item.target is None else []
+        if any(linked_id(link, source_system) != item.current.id for link in held):
+            lookup.forget(item.mapped.sku)
+            out.rest.append(item.claimed)
+        else:
+            kept.append(item)
+    return kept
 
 
 def _write_for(item: _Item, account: Account, destination: Catalog) -> Write | None:

@@ -1,67 +1,52 @@
 """Full sync: every source product becomes a job of one run, on the `bulk` queue.
 
 `start_full_sync` creates the run (status ``enumerating``) in the caller's transaction;
-the `full_sync` task then lists the source and inserts the jobs; a listing that meets a
-parked error waits (`workers.engine.run_wait`) and lists again once the cause is gone.
-The listing also finds SKUs shared by several source products: those jobs are failed at once with
-``duplicate_sku_in_source`` (one history row each, every id named), which spares one
-search per product in the workers. It lists the destination once too, into the run's SKU
-index (`workers.engine.sku_index`), which spares the workers' search by SKU; the jobs
-are then run in chunks (`workers.engine.bulk`). Progress (total/done/…) is on the run row and is
-exact while the run goes. A redelivered enumeration inserts nothing twice (unique per
-run and source id).
+the `full_sync` task then lists the destination once, into the run's SKU index
+(`workers.engine.sku_index`, which spares the workers' search by SKU), and then the
+source, page by page. The listing is pipelined with the writes: each chunk's worth of
+listed products is inserted as jobs (one short transaction, the run's ``total`` grows)
+and handed to ``on_chunk`` to announce at once, so the first writes go out a page into
+the listing instead of after it. That is what keeps a full sync near the vendors'
+rate-limit floor: the listing (HubSpot lists 100 products a call) no longer comes on
+top of the writes.
 
-Of each source product the listing keeps its id, its modification time and its SKU's
-first holder (every holder of a SKU that products share): the records themselves, with
-every mapped field, are dropped page by page, and job rows are built and inserted a
-slice at a time, so 100,000 products cost small tuples, not records and rows all at once.
+A SKU shared by two source products cannot be known from a listing that is not over,
+so each chunk checks its own SKUs against the source in one batch search
+(`chunk_reads.prefetch`): both holders are refused with ``duplicate_sku_in_source``,
+every id named, wherever they are in the listing.
+
+The run stays ``enumerating`` until the listing is over (its jobs run meanwhile, and
+`outcomes.finish_run_if_done` only finishes a ``running`` run); each committed slice
+pushes ``next_attempt_at`` a little ahead, a heartbeat by which the sweeper tells a
+listing that died from one that is long (`sweep.stalled_runs`). A listing that meets a
+parked error waits (`workers.engine.run_wait`) and lists again from the start once the
+cause is gone; the jobs it already inserted keep running, and re-inserts are no-ops
+(unique per run and source id), so a listing redelivered or resumed announces only what
+is new. Of each source product the listing keeps its id and modification time until its
+chunk is inserted: the records themselves are dropped page by page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from models import Account, Job, SyncRun, utcnow
+from models import Account, SyncRun, utcnow
 from models.db import session_scope
-from workers.catalog.port import Record, destination_of, source_of
+from workers.catalog.port import destination_of, source_of
 from workers.engine import sku_index
 from workers.engine.bulk import CHUNK, chunk_size
-from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
-from workers.engine.outcomes import close_job, finish_run_if_done
+from workers.engine.outcomes import finish_run_if_done
 from workers.engine.run_wait import resume_run, wait_run
-from workers.errors import ParkedError, SyncError, TerminalError
+from workers.errors import ParkedError, RetryableError, SyncError, TerminalError
 
-INSERT_SLICE = 1000  # job rows built and inserted at a time
-
-
-@dataclass
-class _Listing:
-    """What the enumeration keeps of the source: (id, modified) per product, and the
-    SKUs held by two or more products with every holder's id."""
-
-    products: list[tuple[str, datetime]] = field(default_factory=list)
-    shared: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, records: Iterable[Record]) -> _Listing:
-        listing = cls()
-        first: dict[str, str] = {}  # sku -> its first holder
-        for record in records:
-            listing.products.append((record.id, record.updated_at))
-            if not record.sku:
-                continue
-            holder = first.setdefault(record.sku, record.id)
-            holders = listing.shared.get(record.sku, [holder])
-            if record.id not in holders:  # a paged listing may repeat a product
-                listing.shared[record.sku] = [*holders, record.id]
-        return listing
+# A listing commits a slice every chunk; a listing silent for this many job leases died.
+HEARTBEAT_LEASES = 2
 
 
 def start_full_sync(session: Session, account_id: int) -> SyncRun:
@@ -77,49 +62,95 @@ def start_full_sync(session: Session, account_id: int) -> SyncRun:
     return run
 
 
-def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
-    """List every active source product into jobs of ``run_id``; returns jobs to enqueue."""
+def enumerate_run(
+    ctx: SyncContext,
+    run_id: int,
+    on_chunk: Callable[[list[Dispatch]], object] | None = None,
+) -> list[Dispatch]:
+    """List every active source product into jobs of ``run_id``, a chunk at a time, each
+    chunk handed to ``on_chunk`` once committed; returns every job it created."""
     with session_scope(ctx.database_url) as session:
         run = session.get(SyncRun, run_id)
         if run is None or run.status not in ("enumerating", "waiting"):
             return []  # already enumerated (a redelivered message)
         account_id, direction = run.account_id, run.direction
     resume_run(ctx, run_id)
-    system = source_of(direction)  # type: ignore[arg-type]
+    listing = _Slices(ctx, run_id, account_id, direction, on_chunk or (lambda _: None))
     try:
-        listing = _Listing.of(ctx.catalogs(system, account_id).iter_all())
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
         sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))
+        for record in ctx.catalogs(listing.system, account_id).iter_all():
+            listing.add(record.id, record.updated_at)
+    except RetryableError:
+        listing.flush(last=False)  # the task lists again; what was listed runs meanwhile
+        raise
     except ParkedError as err:
+        listing.flush(last=False)  # what was listed runs while the listing waits
         wait_run(ctx, run_id, err)  # the sweeper announces it again once due
-        return []
+        return listing.created
     except TerminalError as err:
+        listing.flush(last=False)
         fail_run(ctx, run_id, err)
-        return []
-    products = listing.products
-    with session_scope(ctx.database_url) as session:
-        run = session.get(SyncRun, run_id, with_for_update=True)
-        if run is None or run.status != "enumerating":
-            return []
-        created: list[Dispatch] = []
-        for start in range(0, len(products), INSERT_SLICE):
-            created += insert_jobs(
+        return listing.created
+    listing.flush(last=True)
+    return listing.created
+
+
+class _Slices:
+    """The listed products not yet inserted, and what inserting them created."""
+
+    def __init__(
+        self,
+        ctx: SyncContext,
+        run_id: int,
+        account_id: int,
+        direction: str,
+        on_chunk: Callable[[list[Dispatch]], object],
+    ) -> None:
+        self.ctx, self.run_id, self.account_id = ctx, run_id, account_id
+        self.system = source_of(direction)  # type: ignore[arg-type]
+        self.size = chunk_size(direction)
+        self.on_chunk = on_chunk
+        self.listed: list[NewJob] = []
+        self.created: list[Dispatch] = []
+
+    def add(self, source_id: str, modified: datetime) -> None:
+        self.listed.append(NewJob(source_id, modified))
+        if len(self.listed) >= self.size:
+            self.flush(last=False)
+
+    def flush(self, *, last: bool) -> None:
+        """Insert what is listed (``last``: the listing is over, the run runs on its own)."""
+        heartbeat = utcnow() + timedelta(
+            seconds=HEARTBEAT_LEASES * self.ctx.settings.job_lease_seconds
+        )
+        with session_scope(self.ctx.database_url) as session:
+            run = session.get(SyncRun, self.run_id, with_for_update=True)
+            if run is None or run.status not in ("enumerating", "waiting"):
+                self.listed = []
+                return  # cancelled, failed or over meanwhile
+            created = insert_jobs(
                 session,
-                account_id=account_id,
-                source_system=system,
+                account_id=self.account_id,
+                source_system=self.system,
                 reason="full_sync",
                 queue="bulk",
-                run_id=run_id,
-                changes=[NewJob(i, t) for i, t in products[start : start + INSERT_SLICE]],
+                run_id=self.run_id,
+                changes=self.listed,
             )
-        run.total = len(created)
-        run.status = "running"
-        run.wait_reason = run.next_attempt_at = None
-        session.flush()
-        conflicts = _fail_shared_skus(session, run, listing.shared)
-        finish_run_if_done(session, run_id)
-    return [d for d in created if d.job_id not in conflicts]
+            run.total += len(created)
+            if run.status == "enumerating":
+                run.next_attempt_at = heartbeat
+            if last and run.status == "enumerating":
+                run.status = "running"
+                run.wait_reason = run.next_attempt_at = None
+            session.flush()
+            finish_run_if_done(session, self.run_id)
+        self.listed = []
+        self.created += created
+        if created:
+            self.on_chunk(created)
 
 
 def run_chunk_size(ctx: SyncContext, run_id: int) -> int:
@@ -130,37 +161,16 @@ def run_chunk_size(ctx: SyncContext, run_id: int) -> int:
 
 
 def fail_run(ctx: SyncContext, run_id: int, error: SyncError) -> None:
-    """The listing could not be done (retryable errors past the budget land here too)."""
+    """The listing could not be done (retryable errors past the budget land here too).
+    Jobs it already inserted still run; the run says it failed and why."""
     with session_scope(ctx.database_url) as session:
         session.execute(
             update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == "enumerating")
+            .where(SyncRun.id == run_id, SyncRun.status.in_(("enumerating", "waiting")))
             .values(
                 status="failed",
                 finished_at=utcnow(),
+                next_attempt_at=None,
                 error_message=f"[{error.code}] {error.message}",
             )
         )
-
-
-def _fail_shared_skus(session: Session, run: SyncRun, shared: dict[str, list[str]]) -> set[int]:
-    if not shared:
-        return set()
-    owner = {record_id: sku for sku, ids in shared.items() for record_id in ids}
-    jobs = session.scalars(
-        select(Job).where(Job.run_id == run.id, Job.source_id.in_(list(owner)))
-    ).all()
-    for job in jobs:
-        sku = owner[job.source_id]
-        err = duplicate_sku(job.source_system, sku, shared[sku], source=True)
-        close_job(
-            session,
-            job,
-            direction=run.direction,
-            status="failed",
-            code=err.code,
-            message=err.message,
-            sku=sku,
-            details=err.details,
-        )
-    return {job.id for job in jobs}

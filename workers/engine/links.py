@@ -39,6 +39,21 @@ def links_by_id(
     return {str(linked_id(link, system)): link for link in rows}
 
 
+def links_by_sku(
+    session: Session, account_id: int, skus: Sequence[str]
+) -> dict[str, list[ProductLink]]:
+    """The links that carry each of ``skus`` (as last written), keyed by SKU."""
+    found: dict[str, list[ProductLink]] = {}
+    rows = session.scalars(
+        select(ProductLink).where(
+            ProductLink.account_id == account_id, ProductLink.sku.in_(list(skus))
+        )
+    ).all()
+    for link in rows:
+        found.setdefault(link.sku, []).append(link)
+    return found
+
+
 def linked_id(link: ProductLink, system: str) -> str | None:
     """The link's product id in ``system``."""
     return link.hubspot_id if system == "hubspot" else link.quickbooks_id

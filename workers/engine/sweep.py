@@ -79,17 +79,22 @@ def sweep(ctx: SyncContext) -> list[Dispatch]:
 
 
 def stalled_runs(ctx: SyncContext) -> list[int]:
-    """Full syncs still listing long after they started: their message was probably lost
-    (a flushed Redis). Announcing one again is safe: only one listing can commit."""
+    """Full syncs whose listing stopped: its message was probably lost (a flushed Redis)
+    or its worker died. A listing beats (`full_sync.HEARTBEAT_LEASES`) at every slice it
+    commits; one that never committed a slice is given a grace from its start. Announcing
+    one again is safe: re-inserts are no-ops, only new jobs are announced."""
+    now = utcnow()
     grace = timedelta(seconds=ENUMERATION_GRACE_LEASES * ctx.settings.job_lease_seconds)
     with session_scope(ctx.database_url) as session:
         return list(
             session.scalars(
                 select(SyncRun.id).where(
                     SyncRun.status == "enumerating",
-                    SyncRun.started_at < utcnow() - grace,
-                    # A run that waited (`run_wait`) lists again until then.
-                    or_(SyncRun.next_attempt_at.is_(None), SyncRun.next_attempt_at < utcnow()),
+                    or_(
+                        # The heartbeat lapsed (or a resumed wait's listing never beat).
+                        SyncRun.next_attempt_at < now,
+                        and_(SyncRun.next_attempt_at.is_(None), SyncRun.started_at < now - grace),
+                    ),
                 )
             )
         )

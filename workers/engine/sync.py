@@ -89,6 +89,10 @@ class Lookup:
     def current(self, source: Catalog, source_id: str) -> Record | None:
         return source.get(source_id)
 
+    def sharing_sku(self, source: Catalog, sku: str) -> list[Record]:
+        """The source's active products with this SKU."""
+        return source.find_by_sku(sku, include_inactive=False)
+
     def linked(self, destination: Catalog, record_id: str) -> Record | None:
         return destination.get(record_id)
 
@@ -191,8 +195,7 @@ def _attempt(
     direction: Direction = account.direction  # type: ignore[assignment]
     source, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
     destination = ctx.catalogs(destination_of(direction), account.id)
-    if job.reason != "full_sync":  # a full sync checks the whole catalog while listing it
-        _check_unique_in_source(source, current, mapped.sku)
+    check_unique_in_source(source, current, mapped.sku, lookup)
     lock = sku_lock(ctx.redis, account.id, mapped.sku, ttl_seconds=ctx.settings.job_lease_seconds)
     if not lock.acquire():
         raise sku_busy()
@@ -236,10 +239,11 @@ def _attempt(
     return written
 
 
-def _check_unique_in_source(source: Catalog, current: Record, sku: str) -> None:
+def check_unique_in_source(source: Catalog, current: Record, sku: str, lookup: Lookup) -> None:
+    """Refuse a SKU another active source product carries too (which one is meant?)."""
     others = [
         r.id
-        for r in source.find_by_sku(sku, include_inactive=False)
+        for r in lookup.sharing_sku(source, sku)
         if r.sku == sku and r.id != current.id and r.active
     ]
     if others:

@@ -33,10 +33,6 @@ CDC_MAX_AGE = timedelta(days=30)
 CDC_CAP = 1000
 # Stay clear of the 30-day edge: our clock and Intuit's may differ a little.
 CDC_MARGIN = timedelta(hours=1)
-IDS_PER_QUERY = 200
-# QBO documents no limit on query text, and the query goes in the request body; a SKU is up
-# to 100 characters (200 once escaped), so 100 per query keeps a statement near 20 KB.
-SKUS_PER_QUERY = 100
 # Fewer writes than this go as one call each: QBO allows 500 calls a minute but only 120
 # batches, so a batch of one or two would spend the scarcer budget (a full sync of 10,000
 # renamed 77 duplicate names in 60 batches of one to three: 30 s more at the limit).
@@ -151,8 +147,8 @@ class QuickBooksCatalog:
         return record_from(item)
 
     def get_many(self, record_ids: Sequence[str]) -> dict[str, Record]:
-        unique = list(dict.fromkeys(record_ids))
-        parts = [unique[i : i + IDS_PER_QUERY] for i in range(0, len(unique), IDS_PER_QUERY)]
+        # Each id matches at most one item, so a group of `q.PAGE` ids is one page.
+        parts = q.in_groups(list(dict.fromkeys(record_ids)))
         pages = each_at_once(lambda ids: self._query(q.by_ids(ids)), parts)
         records = (record_from(item) for page in pages for item in page)
         return {record.id: record for record in records}
@@ -167,10 +163,9 @@ class QuickBooksCatalog:
         self, skus: Sequence[str], *, include_inactive: bool = True
     ) -> dict[str, list[Record]]:
         unique = list(dict.fromkeys(skus))
-        candidates: list[Record] = []
-        for i in range(0, len(unique), SKUS_PER_QUERY):
-            group = unique[i : i + SKUS_PER_QUERY]
-            candidates += _with_skus(self._items_by_skus(group, include_inactive))
+        groups = q.in_groups(unique)
+        found = each_at_once(lambda group: self._items_by_skus(group, include_inactive), groups)
+        candidates = [record for records in found for record in _with_skus(records)]
         return exact_matches(unique, candidates)
 
     def _items_by_skus(self, skus: Sequence[str], include_inactive: bool) -> list[Record]:

@@ -12,11 +12,34 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 PAGE = 1000  # QBO's MAXRESULTS ceiling
+# QBO documents no limit on a query's text (it goes in the request body); a list of
+# literals up to 20 KB keeps a statement far from any limit a proxy may set. A SKU is up
+# to 100 characters (200 once escaped): a list holds 100 of the longest, and up to
+# `PAGE` of a usual ten.
+IN_TEXT_BUDGET = 20_000
 INCLUDE_INACTIVE = "Active IN (true, false)"
 
 
 def literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def in_groups(values: Sequence[str]) -> list[list[str]]:
+    """``values`` packed into ``IN (…)`` lists of at most `IN_TEXT_BUDGET` characters and
+    `PAGE` values: one query for a chunk's 400 SKUs or ids, however long the odd one."""
+    groups: list[list[str]] = []
+    group: list[str] = []
+    size = 0
+    for value in values:
+        cost = len(literal(value)) + 2
+        if group and (size + cost > IN_TEXT_BUDGET or len(group) >= PAGE):
+            groups.append(group)
+            group, size = [], 0
+        group.append(value)
+        size += cost
+    if group:
+        groups.append(group)
+    return groups
 
 
 def timestamp(moment: datetime) -> str:
