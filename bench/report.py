@@ -169,20 +169,29 @@ def _real_speed(doc: Mapping[str, Any]) -> list[str]:
         rows.append(
             [
                 _DIRECTIONS.get(run["direction"], run["direction"]),
+                _num(phases.get("first_write_seconds"), 1),
                 _num(phases.get("listing_seconds"), 1),
                 _num(phases.get("writing_seconds"), 1),
                 f"{_num(run['floor_seconds'], 1)} ({run['floor_binding']})",
                 _num(path.get("products")) + (f" ({reasons})" if reasons else ""),
             ]
         )
-    header = ["direction", "listing s", "writes s", "floor s (binding)", "single writes (why)"]
+    header = [
+        "direction",
+        "first write s",
+        "listing s",
+        "writes s",
+        "floor s (binding)",
+        "single writes (why)",
+    ]
     return [
         "## Initial full sync at real speed",
         "",
         f"The same full sync at the vendors' real limits and latency (`{real[0]['preset']}`), "
-        "large enough that the limits bind: what a new account's first sync costs. *Listing*: "
-        "from the first source call to the first destination write (listing the source, "
-        "inserting and announcing its jobs); *writes*: from the first "
+        "large enough that the limits bind: what a new account's first sync costs. *First "
+        "write*: from the first source call to the first destination write (the first chunk "
+        "listed, read and resolved); *listing*: from the first source call to the last page "
+        "of the source's listing, which runs alongside the writes; *writes*: from the first "
         "destination write to the last; *single writes*: products written one call each "
         "instead of in a batch, and the reasons the run's history gives for needing one "
         "(a name QuickBooks refused as a duplicate is written again, renamed: in a batch, "

@@ -269,15 +269,17 @@ def _phases_note(run: Mapping[str, Any]) -> str:
     phases = run.get("phases") or {}
     if not phases:
         return _wall_note(run, {})
-    listing, writing = phases["listing_seconds"], phases["writing_seconds"]
+    first, writing = phases.get("first_write_seconds"), phases["writing_seconds"]
     floor = run["floor_seconds"]
+    if first is None:  # a run saved before the listing was pipelined
+        first = phases["listing_seconds"]
     return (
-        f"{_short(run['direction'])}: {run['wall_seconds']:.1f} s = {listing:.1f} s listing the "
-        f"source and queuing its jobs (no limit binds) + {writing:.1f} s of writes against a "
-        f"floor of {floor:.1f} s ({writing / floor if floor else 0:.2f} x) + the last chunk's "
-        "recording. The listing comes first because a SKU shared by two source products "
-        "must be known before either is written; a pipelined full sync (chunks sent page "
-        "by page, each checking its SKUs against the source) would overlap the two."
+        f"{_short(run['direction'])}: {run['wall_seconds']:.1f} s = {first:.1f} s to the "
+        f"first write + {writing:.1f} s of writes against a floor of {floor:.1f} s "
+        f"({writing / floor if floor else 0:.2f} x) + the last chunk's recording. The "
+        f"listing of the source ({phases['listing_seconds']:.1f} s) runs alongside the "
+        "writes: each chunk goes out as soon as it is listed, and checks its SKUs against "
+        "the source itself."
     )
 
 

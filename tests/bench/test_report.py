@@ -133,12 +133,17 @@ def test_real_speed_runs_get_their_own_targets_and_section() -> None:
     floor = Floor(129.0, "quickbooks.batch (all limits)", {"quickbooks.batch": 120.0})
     calls = {"quickbooks": Tally(batch=334, write=2), "hubspot": Tally(read=100, search=50)}
     real = SyncMeasurement(OURS, "real", H2Q, 10_000, 170.0, calls, floor, "starter*1").as_dict()
-    real["phases"] = {"listing_seconds": 15.0, "writing_seconds": 150.0}
+    real["phases"] = {
+        "first_write_seconds": 1.5,
+        "listing_seconds": 15.0,
+        "writing_seconds": 150.0,
+    }
     real["per_product_path"] = {"products": 2, "by_reason": {"renamed": 2}, "unneeded": {}}
     page["runs"].append(real)
     verdicts = {v.target: v for v in evaluate(page)}
     wall = verdicts["`starter*1` full sync wall ≤ 1.2 x rate-limit floor"]
-    assert wall.met is False and "15.0 s listing the source and queuing" in wall.note
+    assert wall.met is False and "1.5 s to the first write + 150.0 s of writes" in wall.note
+    assert "listing of the source (15.0 s) runs alongside" in wall.note
     assert verdicts["`starter*1` ≤ 0.1 vendor calls per product (full sync)"].met is True
     assert verdicts["`starter*1` no 429 answers"].met is True
     assert verdicts["`starter*1` single writes only for products that need one"].met is True

@@ -18,6 +18,7 @@ from tests.engine.test_bulk import full_sync, widget
 from tests.support.memory_catalog import MemoryCatalog
 from workers.engine import SyncContext, sync_chunk
 from workers.engine.bulk import Deferral, chunk_size
+from workers.engine.chunk_waits import READ_AHEAD_SECONDS
 from workers.engine.lease_keeper import LeaseKeeper
 from workers.engine.sync import claim_jobs
 from workers.errors import CircuitOpen, QuotaExhausted, RateLimited, TransientError
@@ -46,8 +47,8 @@ def test_a_rate_limited_batch_write_gives_the_chunk_back_whole_and_it_resumes_in
 
     chunk = sync_chunk(ctx, ids)
 
-    assert chunk.results == [] and chunk.deferred == [Deferral(ids, 40.0)]
-    assert chunk.again() == [Deferral(ids, 40.0)]
+    assert chunk.results == [] and chunk.deferred == [Deferral(ids, 40.0 - READ_AHEAD_SECONDS)]
+    assert chunk.again() == chunk.deferred
     rows = jobs_of(ctx, ids)
     # A wait is not a try, nothing was written, and nothing is in the history yet.
     assert {(j.status, j.attempts, j.write_started_at, j.park_reason) for j in rows} == {
@@ -176,7 +177,8 @@ def test_a_chunk_whose_writes_must_wait_long_waits_before_reading_anything(
 
     chunk = sync_chunk(ctx, ids)
 
-    assert chunk.deferred == [Deferral(ids, 40.0)]
+    # Back a little early: it reads first, then sits out the rest of the wait in place.
+    assert chunk.deferred == [Deferral(ids, 40.0 - READ_AHEAD_SECONDS)]
     assert "get_many" not in hubspot.calls  # nothing read that would be read again
     assert {j.status for j in jobs_of(ctx, ids)} == {"pending"}
 

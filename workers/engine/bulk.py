@@ -161,7 +161,7 @@ def _defer(
     (an earlier attempt's note is kept: only jobs without one reach the batch write)."""
     if not rest:
         return outcome
-    until = utcnow() + timedelta(seconds=wait.seconds)
+    until = utcnow() + timedelta(seconds=wait.come_back_in)
     with session_scope(ctx.database_url) as session:
         ids = jobs.defer(
             session,
@@ -172,5 +172,5 @@ def _defer(
             unwritten=unwritten,
         )
     if ids:
-        outcome.deferred.append(Deferral(ids, wait.seconds))
+        outcome.deferred.append(Deferral(ids, wait.come_back_in))
     return outcome

@@ -23,6 +23,11 @@ T = TypeVar("T")
 # Longer waits give the worker process back (the chunk returns by countdown) instead of
 # holding it idle; shorter ones are cheaper to sit out than a re-claim and a re-read.
 SHORT_WAIT_SECONDS = 5.0
+# A chunk back from a rate-limit wait reads its products again before it writes, about a
+# second or two at real latency: it comes back this much early and sits out the rest, so
+# its writes go when the limit allows them, not a read later (a full sync into QBO meets
+# the batch limit's window twice per 10,000 products). Below SHORT_WAIT_SECONDS.
+READ_AHEAD_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,14 @@ class Wait:
     @property
     def short(self) -> bool:
         return self.reason is None and self.seconds <= SHORT_WAIT_SECONDS
+
+    @property
+    def come_back_in(self) -> float:
+        """When a chunk given back for this wait should be announced again: a rate limit's
+        wait less the read it makes first (`READ_AHEAD_SECONDS`); a parked one's in full."""
+        if self.reason is not None:
+            return self.seconds
+        return max(self.seconds - READ_AHEAD_SECONDS, 0.0)
 
 
 def wait_for(error: object, *, cap: float) -> Wait | None:
