@@ -72,7 +72,9 @@ def test_a_sync_moves_the_counters_by_what_happened(pipeline: Stack) -> None:
     with session_scope(pipeline.database_url) as session:
         name = session.get(Account, acct.id).name  # type: ignore[union-attr]
     history = Counter((e.action, e.status, e.error_code or "") for e in acct.history())
-    assert history[("failed", "retrying", "vendor_unavailable")] == 1  # the 503
+    # The 503: one retry row per product of the write it refused (a poll's page goes as
+    # one chunk, so both new products when they were polled together).
+    assert history[("failed", "retrying", "vendor_unavailable")] in (1, 2)
     exported = {
         (d["action"], d["status"], d["code"]): v
         for (n, lbl), v in after.items()
