@@ -22,32 +22,25 @@ depends_on = None
 _COLUMNS = ["account_id", "source_system", "source_id", "source_updated_at"]
 
 
+def _unique_change(where: str) -> None:
+    op.drop_index("uq_jobs_poll_change", table_name="jobs")
+    op.create_index(
+        "uq_jobs_poll_change", "jobs", _COLUMNS, unique=True, postgresql_where=sa.text(where)
+    )
+
+
 def upgrade() -> None:
     op.drop_constraint(op.f("ck_jobs_reason"), "jobs", type_="check")
     op.create_check_constraint(
         "reason", "jobs", "reason IN ('poll', 'webhook', 'full_sync', 'retry', 'manual')"
     )
-    op.drop_index("uq_jobs_poll_change", table_name="jobs")
-    op.create_index(
-        "uq_jobs_poll_change",
-        "jobs",
-        _COLUMNS,
-        unique=True,
-        postgresql_where=sa.text("reason IN ('poll', 'webhook')"),
-    )
+    _unique_change("reason IN ('poll', 'webhook')")
 
 
 def downgrade() -> None:
     # Kept as retries (no uniqueness rule): their work is not lost.
     op.execute("UPDATE jobs SET reason = 'retry' WHERE reason = 'webhook'")
-    op.drop_index("uq_jobs_poll_change", table_name="jobs")
-    op.create_index(
-        "uq_jobs_poll_change",
-        "jobs",
-        _COLUMNS,
-        unique=True,
-        postgresql_where=sa.text("reason = 'poll'"),
-    )
+    _unique_change("reason = 'poll'")
     op.drop_constraint(op.f("ck_jobs_reason"), "jobs", type_="check")
     op.create_check_constraint(
         "reason", "jobs", "reason IN ('poll', 'full_sync', 'retry', 'manual')"
