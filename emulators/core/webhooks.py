@@ -11,7 +11,7 @@ Admin surface (each vendor mounts it under its own prefix with `add_admin_routes
 
     PUT    <prefix>/webhooks   {"target_url", …vendor options}  → the subscription (201)
     GET    <prefix>/webhooks   subscription (secret hidden), counters, recent deliveries
-    DELETE <prefix>/webhooks   stop sending; queued events are dropped (204)
+    DELETE <prefix>/webhooks   stop sending (if it was); queued events are dropped (204)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from emulators.core.admin import admin_error, admin_handler, read_object
+from emulators.core.admin import admin_handler, read_object
 from emulators.core.http import json_response
 
 Event = dict[str, Any]
@@ -304,6 +304,17 @@ class WebhookSender:
         return self._http
 
 
+# Set by each vendor app that sends webhooks: its sender and its subscription parser.
+SENDER = web.AppKey("webhook_sender", WebhookSender)
+PARSER = web.AppKey("webhook_parser", Callable[[dict[str, Any]], Subscription])
+
+
+def subscribe(app: web.Application, options: dict[str, Any]) -> None:
+    """Set ``app``'s webhook target from subscription ``options`` (as the admin PUT
+    takes them); ValueError names a bad option. For the CLI, before the app serves."""
+    app[SENDER].configure(app[PARSER](options))
+
+
 def add_admin_routes(
     router: web.UrlDispatcher,
     prefix: str,
@@ -321,8 +332,6 @@ def add_admin_routes(
         return json_response(sender.view())
 
     async def delete(request: web.Request) -> web.StreamResponse:
-        if sender.subscription is None:
-            return admin_error("no webhook target is set", 404)
         sender.stop()
         return web.Response(status=204)
 
@@ -332,8 +341,13 @@ def add_admin_routes(
     router.add_delete(route, admin_handler(delete))
 
 
-def close_with(app: web.Application, sender: WebhookSender) -> None:
-    """Close ``sender``'s HTTP client when ``app`` shuts down."""
+def attach(
+    app: web.Application, sender: WebhookSender, parse: Callable[[dict[str, Any]], Subscription]
+) -> None:
+    """Make ``sender`` the app's (for `subscribe`) and close its HTTP client when the app
+    shuts down."""
+    app[SENDER] = sender
+    app[PARSER] = parse
 
     async def cleanup(_: web.Application) -> None:
         with contextlib.suppress(Exception):

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from emulators.core import ACCOUNT, FaultRule, Handler, Vendor, build_app
 from emulators.core.webhooks import add_admin_routes as add_webhook_routes
-from emulators.core.webhooks import close_with
+from emulators.core.webhooks import attach
 from emulators.hubspot import knobs as knob_rules
 from emulators.hubspot.auth import (
     DEV_CLIENT_ID,
@@ -150,7 +150,7 @@ class HubSpot(Vendor):
         for prefix in PROPERTY_PREFIXES:
             catalog.add_routes(app.router, prefix, self)
         oauth.add_routes(app.router, self)
-        close_with(app, self.webhooks.sender)
+        attach(app, self.webhooks.sender, parse_subscription)
 
     def add_admin_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
         from emulators.hubspot import admin

@@ -32,7 +32,7 @@ from emulators.core import (
     build_app,
 )
 from emulators.core.webhooks import add_admin_routes as add_webhook_routes
-from emulators.core.webhooks import close_with
+from emulators.core.webhooks import attach
 from emulators.quickbooks.admin import add_admin_routes
 from emulators.quickbooks.api import (
     OVER_CONCURRENCY,
@@ -82,7 +82,7 @@ class QuickBooksVendor(Vendor):
 
     def add_routes(self, app: web.Application) -> None:
         self.api.add_routes(app)
-        close_with(app, self.state.webhooks.sender)
+        attach(app, self.state.webhooks.sender, parse_subscription)
 
     def add_admin_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
         add_admin_routes(router, prefix, self.state)
