@@ -185,3 +185,19 @@ def test_a_storm_of_1000_events_a_second_is_absorbed(web: str, stack: Stack) -> 
     verdict = oracle.check(stack, acct, polled=False, timeout=120)
     assert verdict.by_status() == {"succeeded": 250}
 
+
+
+def test_a_quickbooks_edit_arrives_by_webhook_in_both_formats(web: str, stack: Stack) -> None:
+    acct = stack.new_account("quickbooks_to_hubspot")
+    stack.start_worker("w1", queues=("sync",))
+    for fmt, sku in (("cloudevents", "QBHOOK-1"), ("legacy", "QBHOOK-2")):
+        stack.send_webhooks_to(web, format=fmt)
+        acct.quickbooks_create(Name=f"Item {sku}", Sku=sku, UnitPrice=4)
+        stack.wait_for(
+            lambda sku=sku: any(
+                p["properties"].get("hs_sku") == sku for p in acct.hubspot_products()
+            ),
+            timeout=30,
+        )
+    assert {j.reason for j in acct.jobs()} == {"webhook"}
+    oracle.check(stack, acct, polled=False)
