@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from emulators.client import EmulatorAdmin
+from emulators.core import EmulatorHandle
 from emulators.hubspot import DEV_PORTAL
 from tests.emulators.conftest import HubSpotApi
 from tests.support.webhook_sink import Received, WebhookSink, webhook_sink
@@ -193,3 +194,26 @@ def test_17_secret_never_shown_by_the_admin_view(
     assert SECRET not in str(view)
     hubspot_admin.vendor("DELETE", "hubspot/webhooks")
     assert hubspot_admin.vendor("GET", "hubspot/webhooks")["subscription"] is None
+
+
+def test_17_restore_and_merge_go_through_the_same_notify_hook(
+    hubspot_server: EmulatorHandle, hubspot: HubSpotApi, hubspot_admin: EmulatorAdmin,
+    sink: WebhookSink,
+) -> None:
+    # The change points that restore or merge products call `Portal.notify` like the
+    # others do; here the hook is called directly, on the server's own loop.
+    kept = hubspot.create(name="Kept", hs_sku="K-1")
+    gone = hubspot.create(name="Gone", hs_sku="K-2")
+    subscribe(hubspot_admin, sink)
+    portal = hubspot_server.emulator.vendor.portals[DEV_PORTAL]  # type: ignore[attr-defined]
+
+    def notify() -> None:
+        portal.notify("restore", portal.products[kept["id"]])
+        portal.notify("merge", portal.products[kept["id"]], merged_ids=[gone["id"]])
+
+    hubspot_server._loop.call_soon_threadsafe(notify)
+    got = events(sink.wait_for(count_events(2)))
+    assert [(e["subscriptionType"], e["changeFlag"]) for e in got] == [
+        ("product.restore", "RESTORED"), ("product.merge", "MERGED")]
+    assert got[1]["primaryObjectId"] == int(kept["id"])
+    assert got[1]["mergedObjectIds"] == [int(gone["id"])]

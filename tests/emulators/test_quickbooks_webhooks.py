@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from emulators.core import EmulatorHandle
+from emulators.quickbooks.app import state_of
 from tests.emulators import quickbooks_fixtures
 from tests.emulators.quickbooks_fixtures import Qbo, decode
 from tests.support.webhook_sink import Received, WebhookSink, webhook_sink
@@ -155,3 +157,21 @@ def test_33_at_most_100_events_per_post(qbo: Qbo, sink: WebhookSink) -> None:
     seen = sink.wait_for(lambda s: len(cloud_events(s)) >= 120)
     assert all(len(r.json()) <= 100 for r in seen)
     assert len(seen) >= 2
+
+
+def test_33_merge_goes_through_the_same_notify_hook(
+    qbo_server: EmulatorHandle, qbo: Qbo, sink: WebhookSink
+) -> None:
+    kept = qbo.create(Name="Kept", Sku="QK-1")
+    gone = qbo.create(Name="Gone", Sku="QK-2")
+    subscribe(qbo, sink, format="legacy")
+    realm = state_of(qbo_server.app).realms[qbo.realm]
+
+    def merge() -> None:
+        realm.notify("Merge", realm.items[kept["Id"]], deleted_id=gone["Id"])
+
+    qbo_server._loop.call_soon_threadsafe(merge)
+    (request,) = sink.wait_for(lambda s: len(s) >= 1)
+    (entity,) = request.json()["eventNotifications"][0]["dataChangeEvent"]["entities"]
+    assert (entity["operation"], entity["id"], entity["deletedId"]) == (
+        "Merge", kept["Id"], gone["Id"])
