@@ -61,6 +61,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--steady-seconds", type=float, default=20.0, help="0 skips the steady state")
     p.add_argument("--steady-rate", type=float, default=4.0, help="edits per second")
+    p.add_argument(
+        "--no-steady-webhooks",
+        action="store_true",
+        help="skip the second steady state (webhooks on)",
+    )
     p.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     p.add_argument(
         "--direction",
@@ -147,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         products=args.n,
         memory_sizes=tuple(args.memory_n) if max(args.memory_n) > 0 else (),  # type: ignore[arg-type]
         steady=SteadyPlan(args.steady_rate, args.steady_seconds) if args.steady_seconds else None,
+        steady_webhooks=not args.no_steady_webhooks,
         directions=DIRECTIONS if args.direction == "both" else (args.direction,),
         naive=not args.no_naive,
         profile_products=args.profile_n,

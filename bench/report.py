@@ -225,24 +225,30 @@ def _ratios(doc: Mapping[str, Any]) -> list[str]:
 
 
 def _steady(doc: Mapping[str, Any]) -> list[str]:
-    steady = doc.get("steady")
-    if not steady:
+    runs = [(label, doc.get(key)) for key, label in _STEADY_RUNS]
+    runs = [(label, steady) for label, steady in runs if steady]
+    if not runs:
         return []
-    lat = steady["latency"]
-    rows = [
-        [
-            _DIRECTIONS.get(steady["direction"], steady["direction"]),
-            _num(steady["edits"]),
-            f"{_num(steady['rate_per_second'])}/s",
-            _num(steady["poll_interval_seconds"], 1),
-            _num(lat["p50"]),
-            _num(lat["p95"]),
-            _num(lat["max"]),
-            _num(lat["edits_missing"]),
-            f"`{steady['preset']}`",
-        ]
-    ]
+    rows = []
+    for label, steady in runs:
+        lat = steady["latency"]
+        rows.append(
+            [
+                label,
+                _DIRECTIONS.get(steady["direction"], steady["direction"]),
+                _num(steady["edits"]),
+                f"{_num(steady['rate_per_second'])}/s",
+                _num(steady["poll_interval_seconds"], 1),
+                _num(lat["p50"]),
+                _num(lat["p95"]),
+                _num(lat["max"]),
+                _num(lat["edits_missing"]),
+                _num(steady["calls_per_edit"]) if steady.get("calls_per_edit") is not None else "",
+                f"`{steady['preset']}`",
+            ]
+        )
     header = [
+        "changes found by",
         "direction",
         "edits",
         "rate",
@@ -251,18 +257,16 @@ def _steady(doc: Mapping[str, Any]) -> list[str]:
         "p95 s",
         "max s",
         "missing",
+        "vendor calls per edit (polls included)",
         "preset",
     ]
-    text = [
-        "## Steady state: change → destination latency",
-        "",
-        steady.get("description", ""),
-        "",
-        *_table(header, rows),
-    ]
-    if steady.get("calls_per_edit") is not None:
-        text += [f"Vendor calls per edit (polls included): {_num(steady['calls_per_edit'])}.", ""]
-    return text
+    text = ["## Steady state: change → destination latency", ""]
+    for _, steady in runs:
+        text += [steady.get("description", ""), ""]
+    return [*text, *_table(header, rows)]
+
+
+_STEADY_RUNS = (("steady", "polling"), ("steady_webhooks", "webhooks (+ polling)"))
 
 
 def _retention(doc: Mapping[str, Any]) -> list[str]:

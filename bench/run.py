@@ -17,6 +17,7 @@ from bench.profile import explain_cpu, profile_sync
 from bench.realspeed import RealSpeedPlan, measure_real_speed
 from bench.retention import RetentionPlan, measure_retention
 from bench.steady import SteadyPlan, measure_steady
+from bench.steady_webhooks import measure_steady_webhooks
 from tests.support.stack import StackAccount
 from workers.mapping import DEFAULT_MAPPINGS
 
@@ -32,6 +33,7 @@ class Plan:
     memory_sizes: tuple[int, int] | tuple[()] = (1000, 100_000)
     directions: tuple[str, ...] = DIRECTIONS
     steady: SteadyPlan | None = field(default_factory=SteadyPlan)
+    steady_webhooks: bool = True  # the same steady state again with webhooks on
     naive: bool = True
     profile_products: int = 100
     retention: RetentionPlan | None = field(default_factory=RetentionPlan)
@@ -75,6 +77,12 @@ def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str
             log.info("steady state: %s", plan.steady)
             doc["steady"] = measure_steady(bench, steady_account, plan.steady)
             save(doc)
+            if plan.steady_webhooks:
+                log.info("steady state with webhooks: %s", plan.steady)
+                doc["steady_webhooks"] = measure_steady_webhooks(
+                    bench, steady_account, plan.steady
+                )
+                save(doc)
         if plan.retention is not None and steady_account is not None:
             log.info("retention: %s", plan.retention)
             doc["retention"] = measure_retention(bench, steady_account, plan.retention)

@@ -187,6 +187,7 @@ def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
                 "" if met else steady.get("explanation", ""),
             )
         )
+    verdicts += _webhook_verdicts(doc)
     machinery = doc.get("machinery")
     if machinery and machinery.get("cpu_ms_per_product") is not None:
         cpu = machinery["cpu_ms_per_product"]
@@ -349,3 +350,32 @@ def _ratio(value: float | None) -> str:
 
 def as_dicts(verdicts: list[Verdict]) -> list[dict[str, Any]]:
     return [asdict(v) for v in verdicts]
+
+
+def _webhook_verdicts(doc: Mapping[str, Any]) -> list[Verdict]:
+    """Issue 15: with webhooks, p95 ≤ 2 s + HubSpot's search index lag (at the preset's
+    speed-up), at no more vendor calls per edit than the polling run."""
+    hooked, polled = doc.get("steady_webhooks"), doc.get("steady")
+    if not hooked:
+        return []
+    lat = hooked["latency"]
+    limit = LATENCY_SLACK_SECONDS + hooked["index_lag_seconds"]
+    met = lat["p95"] <= limit and lat["edits_missing"] == 0
+    verdicts = [
+        Verdict(
+            "with webhooks, p95 change → destination ≤ 2 s + search index lag",
+            f"p95 {lat['p95']:.2f} s (limit {limit:g} s), {lat['edits_missing']} missing",
+            met,
+            "" if met else hooked.get("explanation", ""),
+        )
+    ]
+    if polled and polled.get("calls_per_edit") is not None:
+        ours, theirs = hooked["calls_per_edit"], polled["calls_per_edit"]
+        verdicts.append(
+            Verdict(
+                "with webhooks, vendor calls per edit ≤ the polling path's",
+                f"{ours:g} vs {theirs:g}",
+                ours <= theirs,
+            )
+        )
+    return verdicts

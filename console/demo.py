@@ -20,6 +20,7 @@ from emulators.quickbooks.state import (
     DEFAULT_REALM,
     DEFAULT_REFRESH_TOKEN,
 )
+from emulators.quickbooks.webhooks import DEV_VERIFIER_TOKEN
 from models import Account
 from models.db import session_scope
 from workers.auth import CredentialStore, TokenCipher, TokenGrant, oauth
@@ -35,13 +36,17 @@ DEMO_POLL_SECONDS = 10
 
 
 def emulator_client_settings(settings: Settings) -> dict[str, str]:
-    """PRODUCTSYNC_* values that make OAuth work against the emulators, for every setting
-    the operator left empty (what they did set always wins)."""
+    """PRODUCTSYNC_* values that make OAuth and webhooks work against the emulators, for
+    every setting the operator left empty (what they did set always wins)."""
     values = {
         "HUBSPOT_CLIENT_ID": (settings.hubspot_client_id, DEV_CLIENT_ID),
         "HUBSPOT_CLIENT_SECRET": (settings.hubspot_client_secret, DEV_CLIENT_SECRET),
         "QUICKBOOKS_CLIENT_ID": (settings.quickbooks_client_id, DEFAULT_CLIENT_ID),
         "QUICKBOOKS_CLIENT_SECRET": (settings.quickbooks_client_secret, DEFAULT_CLIENT_SECRET),
+        "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": (
+            settings.quickbooks_webhook_verifier_token,
+            DEV_VERIFIER_TOKEN,
+        ),
     }
     return {f"PRODUCTSYNC_{k}": dev for k, (current, dev) in values.items() if not current}
 

@@ -7,9 +7,11 @@ with an expired lease).
 
 Uniqueness (what makes re-inserts no-ops, ``INSERT … ON CONFLICT DO NOTHING``):
 
-- a poll job is unique per (account, source system, source id, source updated_at): the
-  overlap window re-sees the same change many times, it becomes one job; a *newer*
-  change of the same product is a new job (never swallowed by an older running one);
+- a poll or webhook job is unique per (account, source system, source id, source
+  updated_at): the overlap window re-sees the same change many times, a vendor delivers
+  a webhook twice, or a webhook and then the poll report the same change: it becomes one
+  job; a *newer* change of the same product is a new job (never swallowed by an older
+  running one);
 - a full-sync job is unique per (run, source id): a redelivered enumeration adds nothing.
 """
 
@@ -24,7 +26,7 @@ from models.base import Base, utcnow
 
 JOB_STATUSES = ("pending", "running", "succeeded", "failed", "parked", "skipped")
 OPEN_STATUSES = ("pending", "running", "parked")
-JOB_REASONS = ("poll", "full_sync", "retry", "manual")
+JOB_REASONS = ("poll", "webhook", "full_sync", "retry", "manual")
 
 
 class Job(Base):
@@ -34,7 +36,9 @@ class Job(Base):
             "status IN ('pending', 'running', 'succeeded', 'failed', 'parked', 'skipped')",
             name="status",
         ),
-        CheckConstraint("reason IN ('poll', 'full_sync', 'retry', 'manual')", name="reason"),
+        CheckConstraint(
+            "reason IN ('poll', 'webhook', 'full_sync', 'retry', 'manual')", name="reason"
+        ),
         CheckConstraint("source_system IN ('hubspot', 'quickbooks')", name="source_system"),
         CheckConstraint("queue IN ('sync', 'bulk')", name="queue"),
         Index(
@@ -44,7 +48,7 @@ class Job(Base):
             "source_id",
             "source_updated_at",
             unique=True,
-            postgresql_where=text("reason = 'poll'"),
+            postgresql_where=text("reason IN ('poll', 'webhook')"),
         ),
         Index(
             "uq_jobs_run_source",

@@ -96,6 +96,13 @@ class Settings:
     # Bearer token Prometheus sends to /metrics; empty: /metrics is behind the web login.
     metrics_token: Secret = field(default_factory=lambda: Secret(""))
 
+    # Webhooks, received by the web process at <public URL>/webhooks/hubspot and
+    # /webhooks/quickbooks (`workers.webhooks`). A vendor without its secret gets 404.
+    hubspot_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    hubspot_webhook_signatures: str = "v3"  # also accept "v2", "v1": no replay window
+    quickbooks_webhook_verifier_token: Secret = field(default_factory=lambda: Secret(""))
+    webhook_max_body_bytes: int = 1_048_576
+
     # Operations: how long finished work is kept (each product's last attempt always is).
     history_retention_days: int = 90
     job_retention_days: int = 90
@@ -121,6 +128,16 @@ class Settings:
     def poll_tick_seconds(self) -> float:
         """How often beat's tick looks for accounts due a poll (celeryconfig's schedule)."""
         return min(self.default_poll_interval_seconds, 10.0)
+
+    @property
+    def effective_hubspot_webhook_secret(self) -> Secret:
+        """HubSpot signs with the app's client secret: the webhook setting, else the
+        OAuth client secret (the same app's)."""
+        return self.hubspot_webhook_secret or self.hubspot_client_secret
+
+    @property
+    def hubspot_webhook_signature_versions(self) -> frozenset[str]:
+        return frozenset(v.strip() for v in self.hubspot_webhook_signatures.split(",") if v.strip())
 
     @property
     def effective_broker_url(self) -> str:
@@ -245,6 +262,17 @@ def _check(s: Settings) -> None:
     if s.metrics_token and len(s.metrics_token.reveal()) < 16:
         raise ConfigError(
             "PRODUCTSYNC_METRICS_TOKEN must be at least 16 characters (a long random string)"
+        )
+    versions = s.hubspot_webhook_signature_versions
+    if not versions or not versions <= {"v1", "v2", "v3"}:
+        raise ConfigError(
+            "PRODUCTSYNC_HUBSPOT_WEBHOOK_SIGNATURES must list v3, v2 and/or v1 (comma-"
+            f"separated), got {s.hubspot_webhook_signatures!r}"
+        )
+    if s.webhook_max_body_bytes < 1024:
+        raise ConfigError(
+            "PRODUCTSYNC_WEBHOOK_MAX_BODY_BYTES must be at least 1024, "
+            f"got {s.webhook_max_body_bytes}"
         )
     for name in ("history_retention_days", "job_retention_days"):
         if getattr(s, name) < 1:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from emulators.core import KnobError, serve_forever
+from emulators.core.webhooks import subscribe
 
 HUBSPOT_PRESETS = ("starter", "professional", "enterprise", "off")
 QUICKBOOKS_PRESETS = ("production", "legacy", "off")
@@ -66,6 +67,22 @@ def _knobs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
 )
 @click.option("--hubspot-knob", multiple=True, metavar="NAME=VALUE", help="Any HubSpot knob.")
 @click.option("--quickbooks-knob", multiple=True, metavar="NAME=VALUE", help="Any QuickBooks knob.")
+@click.option(
+    "--hubspot-webhook-url",
+    metavar="URL",
+    help="Send product.* webhooks here (signed with the development app's client secret).",
+)
+@click.option(
+    "--quickbooks-webhook-url",
+    metavar="URL",
+    help="Send Item webhooks here (signed with the development verifier token).",
+)
+@click.option(
+    "--quickbooks-webhook-format",
+    type=click.Choice(["cloudevents", "legacy"]),
+    default="cloudevents",
+    show_default=True,
+)
 def command(
     host: str,
     hubspot_port: int,
@@ -80,10 +97,14 @@ def command(
     quickbooks_preset: str,
     hubspot_knob: tuple[str, ...],
     quickbooks_knob: tuple[str, ...],
+    hubspot_webhook_url: str | None,
+    quickbooks_webhook_url: str | None,
+    quickbooks_webhook_format: str,
 ) -> None:
     """Serve the local HubSpot and QuickBooks Online emulators until Ctrl-C.
 
-    The admin API of each is under /__emulator__/ (see the README, "Emulators")."""
+    The admin API of each is under /__emulator__/ (see the README, "Emulators"); webhook
+    targets can also be set there (PUT /__emulator__/<vendor>/webhooks)."""
     latency = {"latency_ms": latency_ms, "jitter_ms": jitter_ms}
     hub_knobs = {**latency, "rate_limit_preset": preset, **_knobs(hubspot_knob, "--hubspot-knob")}
     qbo_knobs = {
@@ -118,6 +139,13 @@ def command(
             )
     except KnobError as exc:
         raise click.ClickException(f"bad knob: {exc}") from None
+    try:
+        for (label, app, _) in apps:
+            url = hubspot_webhook_url if label == "HubSpot" else quickbooks_webhook_url
+            if url:
+                subscribe(app, {"target_url": url, "format": quickbooks_webhook_format})
+    except ValueError as exc:
+        raise click.ClickException(f"bad webhook option: {exc}") from None
 
     def ready(urls: list[str]) -> None:
         for (label, _, _), url in zip(apps, urls, strict=True):

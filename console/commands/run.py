@@ -199,6 +199,7 @@ def _start(
         if quickbooks_port:
             args += ["--quickbooks-port", str(quickbooks_port)]
             urls["QuickBooks emulator"] = settings.quickbooks_api_base
+        args += _webhook_targets(settings, bool(hubspot_port), bool(quickbooks_port))
         child = supervisor.start("emulators", args, env)
         for label in ("HubSpot emulator", "QuickBooks emulator"):
             if label in urls:
@@ -239,6 +240,23 @@ def _start(
     _wait_http(web, urls["web page"], supervisor)
     _wait_http(flower, urls["Flower"], supervisor)
     return urls
+
+
+def _webhook_targets(settings: Settings, hubspot: bool, quickbooks: bool) -> list[str]:
+    """The emulators' webhook targets: this run's web page, for each emulator whose
+    deliveries it can verify (its secret is the emulator's development one)."""
+    from emulators.hubspot.auth import DEV_CLIENT_SECRET
+    from emulators.quickbooks.webhooks import DEV_VERIFIER_TOKEN
+
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::") else settings.web_host
+    base = f"http://{host}:{settings.web_port}/webhooks"
+    args: list[str] = []
+    if hubspot and settings.effective_hubspot_webhook_secret.reveal() == DEV_CLIENT_SECRET:
+        args += ["--hubspot-webhook-url", f"{base}/hubspot"]
+    token = settings.quickbooks_webhook_verifier_token.reveal()
+    if quickbooks and token == DEV_VERIFIER_TOKEN:
+        args += ["--quickbooks-webhook-url", f"{base}/quickbooks"]
+    return args
 
 
 def _wait_http(child: Child, url: str, supervisor: Supervisor) -> None:

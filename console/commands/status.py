@@ -20,6 +20,7 @@ from console.output import (
     settings,
 )
 from models import Account
+from workers.webhooks.stats import account_stats
 
 
 def status_report(
@@ -44,6 +45,7 @@ def status_report(
                 "credentials": views.credentials(db, acct.id, now),
                 "poll_wait": views.poll_wait(db, acct.id),
                 "full_syncs": [views.run_progress(r, now) for r in views.active_runs(db, acct.id)],
+                "webhooks": account_stats(store or client, acct.id),
             }
         )
     return {
@@ -59,7 +61,8 @@ def status_report(
 @json_option
 def command(account_name: str | None, as_json: bool) -> None:
     """Per account: last poll and its lag, jobs waiting or failed, token health, runs
-    waiting out a passing fault; the depth of each Celery queue (poll, sync, bulk); and
+    waiting out a passing fault, when the last webhook arrived and how many were refused;
+    the depth of each Celery queue (poll, sync, bulk); and
     each worker's liveness (when it last took a message from each of its queues)."""
     s = settings()
     client = redis.Redis.from_url(
@@ -99,6 +102,7 @@ def _account_text(acct: dict[str, Any], now: datetime) -> str:
     ]
     for system, cred in acct["credentials"].items():
         lines.append("  " + views.credential_line(system, cred))
+    lines.append("  " + _webhook_line(acct["webhooks"], now))
     if acct["poll_wait"]:
         wait = acct["poll_wait"]
         lines.append("  polls " + views.wait_line(wait["reason"], wait["next_attempt_at"]))
@@ -112,3 +116,18 @@ def _account_text(acct: dict[str, Any], now: datetime) -> str:
             f"{run['failed']} failed"
         )
     return "\n".join(lines)
+
+
+def _webhook_line(hooks: dict[str, Any] | None, now: datetime) -> str:
+    if hooks is None:
+        return "webhooks: unknown (Redis unreachable)"
+    line = "webhooks: none received"
+    if hooks["last_at"] is not None:
+        line = f"webhooks: last {ago(hooks['last_at'], now)}"
+        line += f" ({hooks['events']} events, {hooks['dropped']} dropped)"
+    line += f", {hooks['refused']} refused"
+    if hooks["last_refused_at"] is not None:
+        line += (
+            f" (last {ago(hooks['last_refused_at'], now)}: {hooks['last_refused_reason']})"
+        )
+    return line

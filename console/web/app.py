@@ -10,7 +10,7 @@ from werkzeug import Response
 
 from console.output import duration
 from console.views import direction_label
-from console.web import accounts, auth, csrf, errors, history, metrics, probes, runs
+from console.web import accounts, auth, csrf, errors, history, metrics, probes, runs, webhooks
 from console.web.auth import LoginThrottle
 from workers.settings import Settings
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings, *, login_throttle: LoginThrottle | None = Non
     errors.init_app(app)
     probes.init_app(app)
     metrics.init_app(app)
-    for module in (history, runs, accounts):
+    for module in (history, runs, accounts, webhooks):
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["when"] = format_when

@@ -41,9 +41,18 @@ bp = Blueprint("auth", __name__)
 
 # Endpoints reachable without a session: the login form itself, the static CSS/JS
 # (which are the public source code of this project, nothing account-specific), the
-# health probes (one word each) and /metrics (which checks its own bearer token).
+# health probes (one word each), /metrics (which checks its own bearer token) and the
+# vendors' webhooks (which check the vendor's signature).
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "static", "probes.healthz", "probes.readyz", "metrics.metrics"}
+    {
+        "auth.login",
+        "static",
+        "probes.healthz",
+        "probes.readyz",
+        "metrics.metrics",
+        "webhooks.hubspot",
+        "webhooks.quickbooks",
+    }
 )
 
 

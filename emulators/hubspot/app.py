@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from emulators.core import ACCOUNT, FaultRule, Handler, Vendor, build_app
+from emulators.core.webhooks import add_admin_routes as add_webhook_routes
+from emulators.core.webhooks import attach
 from emulators.hubspot import knobs as knob_rules
 from emulators.hubspot.auth import (
     DEV_CLIENT_ID,
@@ -32,6 +34,7 @@ from emulators.hubspot.limits import Limiter, Policy
 from emulators.hubspot.oauth import SECRET_FIELDS
 from emulators.hubspot.seed import seed_portal
 from emulators.hubspot.store import Portal
+from emulators.hubspot.webhooks import HubSpotWebhooks, parse_subscription
 
 OBJECT_PREFIXES = ("/crm/v3/objects/products", "/crm/objects/2026-03/products")
 PROPERTY_PREFIXES = ("/crm/v3/properties/products", "/crm/properties/2026-03/products")
@@ -46,6 +49,7 @@ class HubSpot(Vendor):
     def __init__(self, *, seed: int = 0, products: int = 0, tricky: bool = False) -> None:
         self.start = {"seed": seed, "products": products, "tricky": tricky}
         self.limiter = Limiter()
+        self.webhooks = HubSpotWebhooks(seed)
         self._build()
 
     def _build(self) -> None:
@@ -67,6 +71,7 @@ class HubSpot(Vendor):
         if portal_id in self.portals:
             raise ValueError(f"portal {portal_id} already exists")
         portal = Portal(portal_id, hs_sku_unique=bool(self.knob("hs_sku_unique")))
+        portal.listener = self.webhooks.notify
         self.portals[portal_id] = portal
         return portal, self.credentials.private_token(portal_id, token).value
 
@@ -103,6 +108,7 @@ class HubSpot(Vendor):
             portal.properties["hs_sku"].has_unique_value = bool(values["hs_sku_unique"])
 
     def reset(self) -> None:
+        self.webhooks.sender.stop()
         self._build()
         self._apply(self.emulator.knobs.as_dict())
 
@@ -144,11 +150,13 @@ class HubSpot(Vendor):
         for prefix in PROPERTY_PREFIXES:
             catalog.add_routes(app.router, prefix, self)
         oauth.add_routes(app.router, self)
+        attach(app, self.webhooks.sender, parse_subscription)
 
     def add_admin_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
         from emulators.hubspot import admin
 
         admin.add_routes(router, prefix, self)
+        add_webhook_routes(router, prefix, self.webhooks.sender, parse_subscription)
 
     # -- the API wrapper --------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import base64
 import bisect
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,9 @@ from emulators.hubspot.errors import (
 )
 from emulators.hubspot.product import Product, Version, now_ms
 from emulators.hubspot.properties import PropertyDef, iso_ms, standard_properties
+
+# (portal id, event kind, product, changed properties, merged ids): see `Portal.notify`.
+Listener = Callable[[str, str, Product, Mapping[str, str], Sequence[str]], None]
 
 
 def encode_after(product_id: int) -> str:
@@ -57,6 +60,7 @@ class Portal:
         # id -> when search will see its latest write (only products written within the lag)
         self.unsettled: dict[str, float] = {}
         self._rng = random.Random(int(portal_id) if portal_id.isdigit() else portal_id)
+        self.listener: Listener | None = None
         self._next_id = 10_000_000_000 + self._rng.randrange(1_000_000_000, 20_000_000_000)
 
     # -- properties -------------------------------------------------------------------
@@ -177,6 +181,20 @@ class Portal:
 
     # -- writes -----------------------------------------------------------------------
 
+    def notify(
+        self,
+        kind: str,
+        product: Product,
+        changed: Mapping[str, str] | None = None,
+        merged_ids: Sequence[str] = (),
+    ) -> None:
+        """The one hook every change point calls, for the webhook sender
+        (`emulators.hubspot.webhooks`): ``kind`` is ``creation``, ``propertyChange`` (with
+        the ``changed`` properties' new values), ``deletion`` (archive), ``restore`` or
+        ``merge`` (``product`` is the primary, ``merged_ids`` the products folded in)."""
+        if self.listener is not None:
+            self.listener(self.portal_id, kind, product, changed or {}, merged_ids)
+
     def check_unique(self, changes: Mapping[str, str], own_id: str | None, style: str) -> None:
         """Refuse a value that another live product already holds in a unique property."""
         for name, value in changes.items():
@@ -218,6 +236,7 @@ class Portal:
         self._order.append(int(product_id))
         self._reindex(product, None)
         self._remember(product, time.monotonic(), lag)
+        self.notify("creation", product)
         return product
 
     def update(self, product: Product, changes: Mapping[str, str], *, lag: float) -> Product:
@@ -231,6 +250,13 @@ class Portal:
         product.properties["hs_lastmodifieddate"] = iso_ms(product.updated_at)
         self._reindex(product, before)
         self._remember(product, time.monotonic(), lag)
+        changed = {
+            name: product.properties.get(name, "")
+            for name in changes
+            if before.get(name, "") != product.properties.get(name, "")
+        }
+        if changed:
+            self.notify("propertyChange", product, changed)
         return product
 
     def _remember(self, product: Product, moment: float, lag: float) -> None:
@@ -249,6 +275,7 @@ class Portal:
         product.archived = True
         product.archived_at = now_ms()
         self._reindex(product, dict(product.properties), drop=True)
+        self.notify("deletion", product)
 
     def _reindex(self, product: Product, before: dict[str, str] | None, drop: bool = False) -> None:
         stamp = "hs_lastmodifieddate"

@@ -31,6 +31,8 @@ from emulators.core import (
     Vendor,
     build_app,
 )
+from emulators.core.webhooks import add_admin_routes as add_webhook_routes
+from emulators.core.webhooks import attach
 from emulators.quickbooks.admin import add_admin_routes
 from emulators.quickbooks.api import (
     OVER_CONCURRENCY,
@@ -43,6 +45,7 @@ from emulators.quickbooks.faults import QboFault, system_fault, throttled
 from emulators.quickbooks.jsonio import BadJson, loads
 from emulators.quickbooks.state import DEFAULT_REALM, QboState, SeedPlan
 from emulators.quickbooks.switches import Switches
+from emulators.quickbooks.webhooks import parse_subscription
 
 __all__ = ["QB_STATE", "QuickBooksVendor", "create_app", "state_of"]
 
@@ -79,9 +82,11 @@ class QuickBooksVendor(Vendor):
 
     def add_routes(self, app: web.Application) -> None:
         self.api.add_routes(app)
+        attach(app, self.state.webhooks.sender, parse_subscription)
 
     def add_admin_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
         add_admin_routes(router, prefix, self.state)
+        add_webhook_routes(router, prefix, self.state.webhooks.sender, parse_subscription)
 
     def classify(self, request: web.Request) -> tuple[str, str | None]:
         return classify_path(request.method, request.path)

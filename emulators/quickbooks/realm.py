@@ -20,9 +20,11 @@ from emulators.quickbooks.item_rules import check_item, coerce_payload, merge
 from emulators.quickbooks.jsonio import parse_offset
 from emulators.quickbooks.switches import Switches
 
-__all__ = ["Clock", "Realm", "Reply", "utc_now"]
+__all__ = ["Clock", "Listener", "Realm", "Reply", "utc_now"]
 
 Clock = Callable[[], datetime]
+# (realm id, operation, item, id of the item merged away or None): see `Realm.notify`.
+Listener = Callable[[str, str, Entity, str | None], None]
 Reply = tuple[int, bytes]
 
 _DELETED = " (deleted)"
@@ -51,6 +53,7 @@ class Realm:
                                                             "Account": OrderedDict()}
         self.deleted: dict[str, list[tuple[str, datetime, datetime]]] = {"Account": []}
         self._replies: OrderedDict[str, Reply] = OrderedDict()
+        self.listener: Listener | None = None
         for name, classification, account_type, sub_type in SEED_ACCOUNTS:
             self.add_account(name, classification, account_type, sub_type)
 
@@ -67,6 +70,14 @@ class Realm:
         number = self._next_id[entity]
         self._next_id[entity] = number + 1
         return str(number)
+
+    def notify(self, operation: str, item: Entity, deleted_id: str | None = None) -> None:
+        """The one hook every Item change point calls, for the webhook sender
+        (`emulators.quickbooks.webhooks`): ``operation`` is ``Create``, ``Update``,
+        ``Delete`` (made inactive: Items cannot be deleted) or ``Merge`` (``item`` is the
+        one kept, ``deleted_id`` the one merged into it)."""
+        if self.listener is not None:
+            self.listener(self.realm_id, operation, item, deleted_id)
 
     def _changed(self, entity: str, entity_id: str) -> None:
         log = self._changes[entity]
@@ -142,6 +153,7 @@ class Realm:
         self.items[item.id] = item
         self._index(item)
         self._changed("Item", item.id)
+        self.notify("Create", item)
         return item
 
     def update_item(self, payload: Mapping[str, Any], switches: Switches, *,
@@ -170,16 +182,19 @@ class Realm:
         self._check_unique(fields["Name"], item.id, fields, switches)
         if fields == item.fields and not switches.bump_synctoken_on_noop:
             return item
+        was_active = item.active
         self._unindex(item)
         item.fields = fields
         self._touch(item)
         self._index(item)
+        self.notify("Delete" if was_active and not item.active else "Update", item)
         return item
 
     def touch_item(self, item_id: str) -> Entity:
         """Someone else saved the item (a stale-SyncToken race): token and time move on."""
         item = self.item(item_id)
         self._touch(item)
+        self.notify("Update", item)
         return item
 
     def _touch(self, item: Entity) -> None:

@@ -22,6 +22,7 @@ from emulators.quickbooks.realm import Clock, Realm, utc_now
 from emulators.quickbooks.seed import seed_catalog
 from emulators.quickbooks.switches import Switches
 from emulators.quickbooks.throttle import Meter, Throttle
+from emulators.quickbooks.webhooks import QboWebhooks
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
@@ -60,6 +61,7 @@ class QboState:
         self._wall_clock = wall_clock
         self._monotonic = monotonic
         self.switches = Switches()
+        self.webhooks = QboWebhooks(self.seed_plan.rng_seed)
         self._build()
 
     def _build(self) -> None:
@@ -77,7 +79,9 @@ class QboState:
                          rng_seed=plan.rng_seed, tricky=plan.tricky)
 
     def reset(self) -> None:
-        """Back to the start: default realm (re-seeded), no other realms, fresh limiters."""
+        """Back to the start: default realm (re-seeded), no other realms, fresh limiters,
+        no webhook target."""
+        self.webhooks.sender.stop()
         self._build()
 
     def set_switches(self, switches: Switches) -> None:
@@ -105,6 +109,7 @@ class QboState:
         if realm_id in self.realms:
             raise ValueError(f"realm {realm_id} already exists")
         realm = Realm(realm_id, company_offset=company_offset, clock=self._clock)
+        realm.listener = self.webhooks.notify
         self.tokens.register_app(client_id, client_secret)
         self.realms[realm_id] = realm
         access, refresh = self.tokens.issue(client_id, realm_id, self.switches,

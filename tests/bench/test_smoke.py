@@ -42,6 +42,10 @@ def test_quick_benchmark_runs_every_scenario_and_writes_the_report(tmp_path: Pat
     assert steady["edits"] == 6 and steady["latency"]["edits_missing"] == 0
     assert 0 < steady["latency"]["p50"] <= steady["latency"]["max"]
 
+    hooked = doc["steady_webhooks"]  # the same edits again, found by webhooks
+    assert hooked["edits"] == 6 and hooked["latency"]["edits_missing"] == 0
+    assert hooked["webhook_posts"] >= 1 and hooked["webhook_failed_posts"] == 0
+
     retention = doc["retention"]  # 2,000 old rows over 20 SKUs: each SKU's last row stays
     assert (retention["deleted"], retention["kept"]) == (1980, 20)
     assert retention["during"]["edits_missing"] == 0
@@ -57,6 +61,7 @@ def test_quick_benchmark_runs_every_scenario_and_writes_the_report(tmp_path: Pat
 
     page = doc_path.read_text()
     assert "## Initial full sync" in page and "## Steady state" in page
+    assert "webhooks (+ polling)" in page
     assert "## Retention" in page
     assert f"{saved.name}`; do not edit by hand" in page
     assert "ok  " in done.stdout or "MISS" in done.stdout

@@ -189,3 +189,32 @@ def test_status_shows_waiting_runs_and_polls_and_each_workers_liveness(
         assert productsync("worker-health", "--worker", "nobody@nowhere").exit_code == 1
     finally:
         client.delete(liveness.PREFIX + "sync@a", liveness.PREFIX + "bulk@b")
+
+
+def test_status_shows_the_last_webhook_and_refusals_per_account(
+    productsync: Invoke, cli_database: str, redis_url: str
+) -> None:
+    from workers.webhooks.intake import Intake
+    from workers.webhooks.stats import note_intake, note_refused
+
+    account_id = make_account(cli_database, "hooked")
+    quiet = make_account(cli_database, "quiet")
+    client = redis.Redis.from_url(redis_url)
+    now = datetime.now(UTC)
+    intake = Intake()
+    intake.accepted[account_id] += 7
+    intake.dropped[account_id] += 1
+    note_intake(client, "hubspot", intake, now - timedelta(seconds=12))
+    note_refused(client, "hubspot", [account_id], "stale", now - timedelta(seconds=5))
+    note_refused(client, "hubspot", [account_id], "mismatch", now - timedelta(seconds=3))
+    report = productsync("status", "--account", "hooked", "--json").json()
+    hooks = report["accounts"][0]["webhooks"]
+    assert (hooks["events"], hooks["dropped"], hooks["refused"]) == (7, 1, 2)
+    assert hooks["last_refused_reason"] == "mismatch"
+    text = productsync("status").stdout
+    assert "webhooks: last 12s ago (7 events, 1 dropped), 2 refused (last 3s ago: mismatch)" in (
+        text
+    ) or "webhooks: last 13s ago" in text
+    quiet_text = productsync("status", "--account", "quiet").stdout
+    assert "webhooks: none received, 0 refused" in quiet_text
+    assert quiet != account_id

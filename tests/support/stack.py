@@ -52,6 +52,8 @@ from workers.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
+PRODUCTSYNC = str(Path(sys.executable).with_name("productsync"))
+QBO_VERIFIER_TOKEN = "emulator-qbo-verifier-token"  # the emulator's development token
 QBO_CLIENT = ("emulator-qbo-client", "emulator-qbo-secret")
 HUBSPOT_CLIENT = ("emulator-hubspot-client", "emulator-hubspot-secret")
 # Client-side budgets lifted far above anything a test sends (see the module docstring).
@@ -168,6 +170,8 @@ class Stack:
             "MAX_ATTEMPTS": str(t.max_attempts),
             "BROKER_VISIBILITY_TIMEOUT": str(t.visibility_timeout),
             "WORKER_LIVENESS_DEADLINE_SECONDS": str(t.liveness_deadline),
+            # HubSpot webhooks are signed with the client secret above.
+            "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": QBO_VERIFIER_TOKEN,
         }
         values.update(extra)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTSYNC_")}
@@ -200,6 +204,32 @@ class Stack:
         schedule = self.workdir / f"{name}-schedule"
         args = [CELERY, "-A", "tasks", "beat", "-s", str(schedule), "--loglevel", "INFO"]
         return self._spawn(name, args, env)
+
+    def start_web(self, name: str = "web", *, env: dict[str, str] | None = None) -> str:
+        """`productsync web` on a free port (the webhook receiver); returns its base URL
+        once it answers."""
+        import requests
+
+        port = _free_port()
+        self._spawn(name, [PRODUCTSYNC, "web", "--host", "127.0.0.1", "--port", str(port)], env)
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.get(url + "/healthz", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        self.wait_for(answers, timeout=30)
+        return url
+
+    def send_webhooks_to(self, web_url: str, **options: Any) -> None:
+        """Both emulators deliver their webhooks to ``web_url``'s receiver (fast retries
+        unless ``options`` say otherwise)."""
+        for system in ("hubspot", "quickbooks"):
+            body = {"target_url": f"{web_url}/webhooks/{system}", "retry_scale": 0.01,
+                    "batch_window_ms": 20, **options}
+            self.admin(system).vendor("PUT", f"{system}/webhooks", json=body)
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None) -> Process:
         log = self.workdir / f"{name}.log"
@@ -314,6 +344,14 @@ class Stack:
                 logs = "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in self.processes)
                 raise AssertionError(f"timed out after {timeout}s waiting for {probe}\n{logs}")
             time.sleep(interval)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -112,7 +112,7 @@ def note_outcomes(session: Session, rows: Iterable[Mapping[str, Any]], jobs: Ite
     changed_at = {
         j.id: j.source_updated_at
         for j in jobs
-        if j.reason == "poll" and j.source_updated_at is not None
+        if j.reason in ("poll", "webhook") and j.source_updated_at is not None
     }
     pending: Counter[tuple[str, str]] = session.info.setdefault(_PENDING, Counter())
     for row in rows:
