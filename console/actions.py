@@ -25,7 +25,7 @@ from models import Account, HistoryEntry, Job, ProductLink, SyncRun, utcnow
 from models.db import session_scope
 from workers.catalog.factory import catalog_for
 from workers.catalog.port import Direction, FieldSpec, source_of
-from workers.engine import Dispatch
+from workers.engine import CHUNK, Dispatch
 from workers.engine import accounts as account_service
 from workers.engine import start_full_sync as engine_start_full_sync
 from workers.engine.jobs import NewJob, insert_jobs
@@ -231,6 +231,25 @@ def broker_connection(settings: Settings) -> Iterator[Connection]:
 
     with celery_app.connection_for_write(settings.effective_broker_url) as connection:
         yield connection
+
+
+def announce_chunks(settings: Settings, chunks: Sequence[Sequence[Dispatch]]) -> None:
+    """Send `sync_chunk(job_ids)` for committed jobs, a message per group (one account's
+    each, e.g. a webhook delivery's). A failed publish is only logged, as in `announce`."""
+    from tasks import sync_chunk
+
+    try:
+        with broker_connection(settings) as connection:
+            for chunk in chunks:
+                ids = [d.job_id for d in chunk]
+                for start in range(0, len(ids), CHUNK):
+                    sync_chunk.apply_async(
+                        args=[ids[start : start + CHUNK]],
+                        queue=chunk[0].queue,
+                        connection=connection,
+                    )
+    except Exception as exc:
+        log.warning("webhook jobs left to the sweeper: %s", type(exc).__name__)
 
 
 def announce(settings: Settings, dispatches: Sequence[Dispatch]) -> None:

@@ -6,7 +6,16 @@ Run with ``celery -A tasks worker -Q poll,sync`` / ``-Q bulk`` and ``celery -A t
 from tasks import liveness  # noqa: F401  (the canary task and the worker's watchdog)
 from tasks.app import app
 from tasks.retention import prune
-from tasks.sync import broker_watch, full_sync, poll, start_full_sync, sweep, sync_product, tick
+from tasks.sync import (
+    broker_watch,
+    full_sync,
+    poll,
+    start_full_sync,
+    sweep,
+    sync_chunk,
+    sync_product,
+    tick,
+)
 
 __all__ = [
     "app",
@@ -16,6 +25,7 @@ __all__ = [
     "prune",
     "start_full_sync",
     "sweep",
+    "sync_chunk",
     "sync_product",
     "tick",
 ]

@@ -38,6 +38,9 @@ class Intake:
     and dropped per account id, and events for no known account."""
 
     dispatches: list[Dispatch] = field(default_factory=list)
+    # The same new jobs, one group per account: announced as one chunk each, so a
+    # delivery of many events reads and writes in batches, as a poll's page does.
+    chunks: list[list[Dispatch]] = field(default_factory=list)
     accepted: Counter[int] = field(default_factory=Counter)
     dropped: Counter[int] = field(default_factory=Counter)
     unknown: int = 0
@@ -82,7 +85,7 @@ def take_changes(session: Session, system: str, changes: Sequence[Change]) -> In
             job = NewJob(change.object_id, change.occurred_at)
             wanted.setdefault((job.source_id, job.source_updated_at), job)
         if wanted:
-            intake.dispatches += insert_jobs(
+            created = insert_jobs(
                 session,
                 account_id=account.id,
                 source_system=system,
@@ -90,4 +93,7 @@ def take_changes(session: Session, system: str, changes: Sequence[Change]) -> In
                 queue="sync",
                 changes=list(wanted.values()),
             )
+            intake.dispatches += created
+            if created:
+                intake.chunks.append(created)
     return intake
