@@ -55,6 +55,8 @@ task_routes = {
     "productsync.tick": {"queue": "poll"},
     "productsync.poll": {"queue": "poll"},
     "productsync.sweep": {"queue": "poll"},
+    # With the jobs it announces: every deployment has a worker on `sync`.
+    "productsync.flush_webhook_jobs": {"queue": "sync"},
     "productsync.broker_watch": {"queue": "poll"},
     "productsync.full_sync": {"queue": "bulk"},
     "productsync.sync_chunk": {"queue": "bulk"},

@@ -32,6 +32,7 @@ from workers.engine.jobs import NewJob, insert_jobs
 from workers.errors import SyncError
 from workers.mapping import HUBSPOT_PRODUCT_FIELDS, QBO_ITEM_FIELDS, FieldMapping, MappingInvalid
 from workers.settings import Settings
+from workers.webhooks import coalesce
 
 log = logging.getLogger(__name__)
 
@@ -233,22 +234,28 @@ def broker_connection(settings: Settings) -> Iterator[Connection]:
         yield connection
 
 
-def announce_chunks(settings: Settings, chunks: Sequence[Sequence[Dispatch]]) -> None:
-    """Send `sync_chunk(job_ids)` for committed jobs, a message per group (one account's
-    each, e.g. a webhook delivery's). A failed publish is only logged, as in `announce`."""
-    from tasks import sync_chunk
+def announce_webhook_jobs(
+    settings: Settings, client: redis.Redis, by_account: Mapping[int, Sequence[Dispatch]]
+) -> None:
+    """Announce a webhook delivery's committed jobs: gathered per account for
+    `webhook_coalesce_seconds` and run as one chunk (`workers.webhooks.coalesce`), or
+    at once as one chunk per account. A failed publish is only logged, as in `announce`."""
+    from tasks import flush_webhook_jobs, sync_chunk
 
+    window = settings.webhook_coalesce_seconds
     try:
         with broker_connection(settings) as connection:
-            for chunk in chunks:
-                ids = [d.job_id for d in chunk]
-                for start in range(0, len(ids), CHUNK):
-                    sync_chunk.apply_async(
-                        args=[ids[start : start + CHUNK]],
-                        queue=chunk[0].queue,
-                        connection=connection,
+            for account_id, dispatches in by_account.items():
+                ids = [d.job_id for d in dispatches]
+                if window <= 0:
+                    for start in range(0, len(ids), CHUNK):
+                        chunk = ids[start : start + CHUNK]
+                        sync_chunk.apply_async(args=[chunk], queue="sync", connection=connection)
+                elif coalesce.gather(client, account_id, ids, window):
+                    flush_webhook_jobs.apply_async(
+                        args=[account_id], countdown=window, connection=connection
                     )
-    except Exception as exc:
+    except Exception as exc:  # Redis or the broker: the rows are committed
         log.warning("webhook jobs left to the sweeper: %s", type(exc).__name__)
 
 

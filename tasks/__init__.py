@@ -8,6 +8,7 @@ from tasks.app import app
 from tasks.retention import prune
 from tasks.sync import (
     broker_watch,
+    flush_webhook_jobs,
     full_sync,
     poll,
     start_full_sync,
@@ -20,6 +21,7 @@ from tasks.sync import (
 __all__ = [
     "app",
     "broker_watch",
+    "flush_webhook_jobs",
     "full_sync",
     "poll",
     "prune",

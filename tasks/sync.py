@@ -13,6 +13,7 @@ from tasks.context import current_broker, current_context
 from tasks.dispatch import announce_chunks, announce_grouped
 from workers import engine
 from workers.errors import RetryableError, SyncError
+from workers.webhooks import coalesce
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,14 @@ def tick() -> int:
     for account_id in due:
         poll.apply_async(args=[account_id], expires=_expiry())
     return len(due)
+
+
+@app.task(name="productsync.flush_webhook_jobs")
+def flush_webhook_jobs(account_id: int) -> int:
+    """The account's webhook jobs gathered over the last moment, as chunks
+    (`workers.webhooks.coalesce`); what Redis lost, the sweeper announces."""
+    ids = coalesce.take(current_context().redis, account_id)
+    return announce_chunks([engine.Dispatch(i, "sync") for i in ids], engine.CHUNK)
 
 
 @app.task(name="productsync.sweep")

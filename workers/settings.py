@@ -102,6 +102,9 @@ class Settings:
     hubspot_webhook_signatures: str = "v3"  # also accept "v2", "v1": no replay window
     quickbooks_webhook_verifier_token: Secret = field(default_factory=lambda: Secret(""))
     webhook_max_body_bytes: int = 1_048_576
+    # An account's webhook jobs are gathered this long and run as one chunk (batch reads
+    # and writes); 0 runs each delivery's at once. Latency for vendor calls.
+    webhook_coalesce_seconds: float = 1.0
 
     # Operations: how long finished work is kept (each product's last attempt always is).
     history_retention_days: int = 90
@@ -273,6 +276,11 @@ def _check(s: Settings) -> None:
         raise ConfigError(
             "PRODUCTSYNC_WEBHOOK_MAX_BODY_BYTES must be at least 1024, "
             f"got {s.webhook_max_body_bytes}"
+        )
+    if not 0 <= s.webhook_coalesce_seconds <= 30:
+        raise ConfigError(
+            "PRODUCTSYNC_WEBHOOK_COALESCE_SECONDS must be between 0 and 30, "
+            f"got {s.webhook_coalesce_seconds}"
         )
     for name in ("history_retention_days", "job_retention_days"):
         if getattr(s, name) < 1:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from console.actions import announce_chunks
+from console.actions import announce_webhook_jobs
 from console.web.state import redis_client, settings
 from workers.webhooks import Answer, Delivery, receive
 from workers.webhooks.receive import refuse
@@ -47,8 +47,8 @@ def _receive(system: str) -> tuple[Response, int]:
         return _answer(refuse(s, redis_client(), empty, "too_large", now))
     delivery = Delivery(system, request.method, uri, body, request.headers)
     answer = receive(s, redis_client(), delivery, now)
-    if answer.chunks:
-        announce_chunks(s, answer.chunks)
+    if answer.by_account:
+        announce_webhook_jobs(s, redis_client(), answer.by_account)
     return _answer(answer)
 
 

@@ -38,9 +38,8 @@ class Intake:
     and dropped per account id, and events for no known account."""
 
     dispatches: list[Dispatch] = field(default_factory=list)
-    # The same new jobs, one group per account: announced as one chunk each, so a
-    # delivery of many events reads and writes in batches, as a poll's page does.
-    chunks: list[list[Dispatch]] = field(default_factory=list)
+    # The same new jobs by account id: each account's run as one chunk (`coalesce`).
+    by_account: dict[int, list[Dispatch]] = field(default_factory=dict)
     accepted: Counter[int] = field(default_factory=Counter)
     dropped: Counter[int] = field(default_factory=Counter)
     unknown: int = 0
@@ -95,5 +94,5 @@ def take_changes(session: Session, system: str, changes: Sequence[Change]) -> In
             )
             intake.dispatches += created
             if created:
-                intake.chunks.append(created)
+                intake.by_account[account.id] = created
     return intake

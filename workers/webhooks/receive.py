@@ -50,7 +50,7 @@ class Answer:
     status: int
     body: dict[str, Any]
     dispatches: list[Dispatch] = field(default_factory=list)
-    chunks: list[list[Dispatch]] = field(default_factory=list)  # per account, to announce
+    by_account: dict[int, list[Dispatch]] = field(default_factory=dict)  # to announce
 
 
 def receive(settings: Settings, client: redis.Redis, delivery: Delivery, now: datetime) -> Answer:
@@ -82,7 +82,7 @@ def receive(settings: Settings, client: redis.Redis, delivery: Delivery, now: da
         {"accepted": accepted, "new_jobs": len(intake.dispatches), "dropped": dropped,
          "unknown": intake.unknown},
         intake.dispatches,
-        intake.chunks,
+        intake.by_account,
     )
 
 
