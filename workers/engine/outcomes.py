@@ -148,7 +148,9 @@ def record_successes(
         _history_row(a, "succeeded", action, None, kept=a.job.id in kept, now=now)
         for a, action in done
     ]
-    session.execute(insert(HistoryEntry), rows)
+    # The table, not the ORM entity: a Core executemany, compiled once (the ORM's bulk
+    # path cost about 0.2 ms of CPU per row).
+    session.execute(insert(HistoryEntry.__table__), rows)
     metrics.note_outcomes(session, rows, [a.job for a, _ in done])
     per_run: dict[int, Counter[Action]] = {}
     for a, action in done:
