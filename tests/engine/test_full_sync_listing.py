@@ -4,6 +4,7 @@ different products (found by each chunk's search of the source)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -20,21 +21,19 @@ from workers.engine import Dispatch, SyncContext, enumerate_run, start_full_sync
 
 class _Repeating(MemoryCatalog):
     """Its listing returns the first product twice (a page boundary that moved), and
-    records what the run held when each product was listed."""
+    lists the rest only once the first chunk was announced (it would wait forever for a
+    listing that announces nothing before it ends)."""
 
-    def __init__(self, system: str, ctx: SyncContext, run: list[int]) -> None:
+    def __init__(self, system: str) -> None:
         super().__init__(system)  # type: ignore[arg-type]
-        self.ctx, self.run = ctx, run
-        self.seen: list[tuple[str, int]] = []
+        self.announced = threading.Event()
+        self.waited_for_it: bool | None = None
 
     def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
         records = list(super().iter_all(include_inactive=include_inactive))
-        for record in [records[0], *records]:
-            with session_scope(self.ctx.database_url) as session:
-                run = session.get(SyncRun, self.run[0])
-                assert run is not None
-                self.seen.append((run.status, run.total))
-            yield record
+        yield from [records[0], records[0]]
+        self.waited_for_it = self.announced.wait(timeout=10)
+        yield from records[1:]
 
 
 def test_the_listing_announces_chunks_as_it_goes_and_each_chunk_finds_shared_skus(
@@ -42,7 +41,7 @@ def test_the_listing_announces_chunks_as_it_goes_and_each_chunk_finds_shared_sku
 ) -> None:
     monkeypatch.setattr("workers.engine.full_sync.chunk_size", lambda _: 2)
     run: list[int] = []
-    source = _Repeating("hubspot", ctx, run)
+    source = _Repeating("hubspot")
     twice = source.add({"name": "Twice", "hs_sku": "TWICE", "price": "1"})
     for n in range(3):
         source.add({"name": f"Shared {n}", "hs_sku": "SHARED", "price": "1"})
@@ -54,12 +53,23 @@ def test_the_listing_announces_chunks_as_it_goes_and_each_chunk_finds_shared_sku
     with session_scope(ctx.database_url) as session:
         run.append(start_full_sync(session, account_id).id)
     chunks: list[list[Dispatch]] = []
-    dispatches = enumerate_run(listing, run[0], chunks.append)
+    progress: list[tuple[str, int]] = []
 
-    # Every two listed are committed and announced before the listing goes on; the
-    # product listed twice is one job.
+    def announce(chunk: list[Dispatch]) -> None:
+        with session_scope(ctx.database_url) as session:
+            row = session.get(SyncRun, run[0])
+            assert row is not None
+            progress.append((row.status, row.total))
+        chunks.append(chunk)
+        source.announced.set()
+
+    dispatches = enumerate_run(listing, run[0], announce)
+
+    # Every two listed are committed and announced while the listing goes on (it lists
+    # the rest only once the first chunk is out); the product listed twice is one job.
+    assert source.waited_for_it is True
     assert [len(c) for c in chunks] == [1, 2, 2]
-    assert source.seen == [("enumerating", n) for n in (0, 0, 1, 1, 3, 3)]
+    assert progress == [("enumerating", 1), ("enumerating", 3), ("enumerating", 5)]
     with session_scope(ctx.database_url) as session:
         jobs = {j.id: j.source_id for j in session.scalars(select(Job)).all()}
         row = session.get(SyncRun, run[0])

@@ -42,11 +42,13 @@ from workers.engine.bulk import CHUNK, chunk_size
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
 from workers.engine.outcomes import finish_run_if_done
+from workers.engine.readahead import read_ahead
 from workers.engine.run_wait import resume_run, wait_run
 from workers.errors import ParkedError, RetryableError, SyncError, TerminalError
 
 # A listing commits a slice every chunk; a listing silent for this many job leases died.
 HEARTBEAT_LEASES = 2
+READ_AHEAD_RECORDS = 2000  # two QBO pages, twenty HubSpot ones
 
 
 def start_full_sync(session: Session, account_id: int) -> SyncRun:
@@ -80,7 +82,9 @@ def enumerate_run(
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
         sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))
-        for record in ctx.catalogs(listing.system, account_id).iter_all():
+        source = ctx.catalogs(listing.system, account_id).iter_all()
+        # A page ahead: the next page's answer comes while this one's jobs are inserted.
+        for record in read_ahead(source, buffer=READ_AHEAD_RECORDS):
             listing.add(record.id, record.updated_at)
     except RetryableError:
         listing.flush(last=False)  # the task lists again; what was listed runs meanwhile
