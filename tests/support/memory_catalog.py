@@ -83,7 +83,10 @@ class MemoryCatalog:
         self._enter("changed_between")
         for r in sorted(self.products.values(), key=lambda r: r.updated_at):
             if start <= r.updated_at <= end:
-                yield Change(r.id, r.updated_at)
+                yield Change(r.id, r.updated_at, retired=not r.active)
+
+    def retired_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        return iter(())  # `changed_between` shows archived products too
 
     def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
         self._enter("iter_all")
@@ -134,6 +137,14 @@ class MemoryCatalog:
         self._leave("update")
         return record
 
+    def deactivate(self, current: Record, *, request_id: str) -> Record:
+        self._enter("deactivate")
+        with self._lock:
+            old = self.products[current.id]
+            record = self._store(current.id, dict(old.fields), active=False, version=_next(old))
+        self._leave("deactivate")
+        return record
+
     def write_many(self, writes: Sequence[port.Write]) -> dict[str, Record | SyncError]:
         """One call, item by item: ``fail_next("write_many")`` fails the whole call (every
         key gets the error; ``after_acting``: once every item is written, like a lost
@@ -177,7 +188,10 @@ class MemoryCatalog:
                 raise StaleObject("Stale Object Error", vendor_code="5010", system=self.system)
             self._check_name(changes.get("Name"), current.id)
             record = self._store(
-                current.id, {**now.fields, **changes}, active=now.active, version=_next(now)
+                current.id,
+                {**now.fields, **changes},
+                active=bool(changes.get("Active", now.active)),
+                version=_next(now),
             )
             self.writes.append(Write("update", record.id, dict(changes), request_id))
         return record

@@ -3,7 +3,10 @@
 `start_full_sync` creates the run (status ``enumerating``) in the caller's transaction;
 the `full_sync` task then lists the source and inserts the jobs; a listing that meets a
 parked error waits (`workers.engine.run_wait`) and lists again once the cause is gone.
-The listing also finds SKUs shared by several source products: those jobs are failed at once with
+Under the lifecycle policy `mirror` the jobs also cover the linked products that are no
+longer active in the source while their destination product still is (their archive
+goes through the mass-archive guard like a poll's). The listing also finds SKUs shared
+by several source products: those jobs are failed at once with
 ``duplicate_sku_in_source`` (one history row each, every id named), which spares one
 search per product in the workers. It lists the destination once too, into the run's SKU
 index (`workers.engine.sku_index`), which spares the workers' search by SKU; the jobs
@@ -19,21 +22,23 @@ slice at a time, so 100,000 products cost small tuples, not records and rows all
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import Account, Job, SyncRun, utcnow
+from models import Account, Job, ProductLink, SyncRun, utcnow
 from models.db import session_scope
-from workers.catalog.port import Record, destination_of, source_of
+from workers.catalog.port import Record, System, destination_of, source_of
 from workers.engine import sku_index
 from workers.engine.bulk import CHUNK, chunk_size
 from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
+from workers.engine.lifecycle_policy import guard, mirrors
+from workers.engine.links import linked_id
 from workers.engine.outcomes import close_job, finish_run_if_done
 from workers.engine.run_wait import resume_run, wait_run
 from workers.errors import ParkedError, SyncError, TerminalError
@@ -84,13 +89,18 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
         if run is None or run.status not in ("enumerating", "waiting"):
             return []  # already enumerated (a redelivered message)
         account_id, direction = run.account_id, run.direction
+        account = session.get(Account, account_id)
+        mirror = account is not None and mirrors(account)
     resume_run(ctx, run_id)
     system = source_of(direction)  # type: ignore[arg-type]
+    active: set[str] = set()  # the destination's active products (for `mirror`)
     try:
         listing = _Listing.of(ctx.catalogs(system, account_id).iter_all())
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
-        sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))
+        sku_index.store(
+            ctx.redis, run_id, _noting_active(destination.iter_all(include_inactive=True), active)
+        )
     except ParkedError as err:
         wait_run(ctx, run_id, err)  # the sweeper announces it again once due
         return []
@@ -102,6 +112,13 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
         run = session.get(SyncRun, run_id, with_for_update=True)
         if run is None or run.status != "enumerating":
             return []
+        retired: list[str] = []
+        if mirror:
+            # Linked products gone from the source's active listing whose destination
+            # product is still active: the lifecycle difference a full sync converges.
+            retired = _retired(session, account_id, system, listing, active)
+            products = [*products, *((i, None) for i in retired)]  # type: ignore[misc]
+            guard(session, ctx.settings, account_id, len(retired), seen_by="A full sync")
         created: list[Dispatch] = []
         for start in range(0, len(products), INSERT_SLICE):
             created += insert_jobs(
@@ -120,6 +137,29 @@ def enumerate_run(ctx: SyncContext, run_id: int) -> list[Dispatch]:
         conflicts = _fail_shared_skus(session, run, listing.shared)
         finish_run_if_done(session, run_id)
     return [d for d in created if d.job_id not in conflicts]
+
+
+def _noting_active(records: Iterable[Record], active: set[str]) -> Iterator[Record]:
+    for record in records:
+        if record.active:
+            active.add(record.id)
+        yield record
+
+
+def _retired(
+    session: Session, account_id: int, system: System, listing: _Listing, active: set[str]
+) -> list[str]:
+    """Source ids of links whose source product is not among the active ones listed while
+    their destination product is active."""
+    listed = {record_id for record_id, _ in listing.products}
+    destination = "quickbooks" if system == "hubspot" else "hubspot"
+    return [
+        source_id
+        for link in session.scalars(select(ProductLink).where(ProductLink.account_id == account_id))
+        if (source_id := linked_id(link, system)) is not None
+        and source_id not in listed
+        and linked_id(link, destination) in active
+    ]
 
 
 def run_chunk_size(ctx: SyncContext, run_id: int) -> int:
