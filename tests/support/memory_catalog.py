@@ -46,6 +46,7 @@ class MemoryCatalog:
         self._lock = threading.Lock()
         self._last_stamp = utcnow() - timedelta(days=1)
         self.wait_before_writes = 0.0
+        self.merged: dict[str, str] = {}  # HubSpot merges: merged id -> survivor
 
     # -- test helpers (what a person does in the vendor's UI) -----------------------------
 
@@ -65,6 +66,19 @@ class MemoryCatalog:
         with self._lock:
             old = self.products[record_id]
             self._store(record_id, dict(old.fields), active=False, version=_next(old))
+
+    def restore(self, record_id: str) -> None:
+        with self._lock:
+            old = self.products[record_id]
+            self._store(record_id, dict(old.fields), active=True, version=_next(old))
+
+    def merge(self, record_id: str, into: str) -> None:
+        """HubSpot's merge: ``record_id`` now reads as ``into``, which lists it in
+        ``hs_merged_object_ids`` (and is stamped as changed)."""
+        self.archive(record_id)
+        self.merged[record_id] = into
+        merged = self.products[into].fields.get("hs_merged_object_ids")
+        self.edit(into, hs_merged_object_ids=";".join(filter(None, [merged, record_id])))
 
     def fail_next(
         self, method: str, error: SyncError, times: int = 1, *, after_acting: bool = False
@@ -94,7 +108,7 @@ class MemoryCatalog:
 
     def get(self, record_id: str) -> Record | None:
         self._enter("get")
-        record = self.products.get(record_id)
+        record = self.products.get(self.merged.get(record_id, record_id))
         if record is None or (self.system == "hubspot" and not record.active):
             return None
         return record
