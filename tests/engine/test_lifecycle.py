@@ -183,17 +183,9 @@ def test_a_merge_into_an_unsynced_product_moves_the_link_to_it(
 
 
 @pytest.fixture
-def settings() -> Settings:
+def settings(settings: Settings) -> Settings:
     """The engine tests' settings, with a mass-archive minimum small catalogs reach."""
-    return Settings(
-        poll_overlap_seconds=60.0,
-        poll_settle_seconds=0.0,
-        job_lease_seconds=30.0,
-        retry_base_seconds=0.5,
-        retry_cap_seconds=60.0,
-        max_attempts=3,
-        mass_archive_minimum=3,
-    )
+    return settings.replace(mass_archive_minimum=3)
 
 
 def test_a_mass_archive_is_held_until_released(
