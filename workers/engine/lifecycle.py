@@ -92,7 +92,8 @@ def retire(
     if link is None or target_id is None:
         raise Skip(
             "not_linked",
-            f"{label(source.system)} product {job.source_id} is {_state(job.source_id, current)}, "
+            f"{label(source.system)} product {job.source_id} is "
+            f"{_state(job.source_id, current, source.system)}, "
             f"but no product link ties a {label(destination.system)} product to it: nothing was "
             f"archived (a {label(destination.system)} product with the same SKU, if any, was "
             "not created or synced from it and is left alone).",
@@ -102,9 +103,15 @@ def retire(
     check_not_held(account)
     if current is not None and current.id != job.source_id:
         return fold(ctx, account, attempt, owner, destination, link, current.id)
-    note = f"{label(source.system)} product {job.source_id} is {_state(job.source_id, current)}."
+    state = _state(job.source_id, current, source.system)
+    note = f"{label(source.system)} product {job.source_id} is {state}."
     written = _archive(ctx, account, attempt, owner, destination, link, note)
+    # QuickBooks deletes an item only when it is merged into another: it never comes
+    # back, so its link goes (a HubSpot archive may be restored: its link stays).
+    deleted = current is None and source.system == "quickbooks"
     with session_scope(ctx.database_url) as session:
+        if deleted:
+            unlink(session, link.id)
         action = written.action
         record_attempt(session, attempt, owner=owner, job_status="succeeded", action=action)
     return written
@@ -237,9 +244,9 @@ def _archive(
     return Written("archived", replace(done, active=False))
 
 
-def _state(source_id: str, current: Record | None) -> str:
+def _state(source_id: str, current: Record | None, system: str = "hubspot") -> str:
     if current is None:
-        return "archived or deleted"
+        return "deleted (merged into another item)" if system == "quickbooks" else "archived"
     if current.id != source_id:
         return f"merged into {current.id}"
     return "archived or inactive"
