@@ -32,6 +32,7 @@ from models import Account, ProductLink, utcnow
 from models.db import session_scope
 from workers.catalog.hubspot.records import merged_ids
 from workers.catalog.port import Catalog, Direction, Record, destination_of
+from workers.engine import jobs
 from workers.engine.conflicts import label
 from workers.engine.context import SyncContext
 from workers.engine.guards import Skip
@@ -39,7 +40,7 @@ from workers.engine.lifecycle_policy import HELD_RECHECK, HOLD_CODE, account_eve
 from workers.engine.links import link_for, linked_id, move_link, unlink
 from workers.engine.locks import sku_lock
 from workers.engine.outcomes import Attempt, jsonable, record_attempt
-from workers.engine.upsert import Written
+from workers.engine.upsert import LeaseLost, Written, lock_expired
 from workers.errors import LockBusy, ParkedError
 
 
@@ -190,7 +191,7 @@ def fold(
         written = Written("unchanged", None)
     else:
         note = f"{src} product {loser} was merged into {survivor_id} ({dst} product {kept})."
-        written = _archive(ctx, account, attempt, owner, destination, link, note)
+        written = _archive(ctx, account, attempt, owner, destination, link, note, own_job=record)
     with session_scope(ctx.database_url) as session:
         if kept is None:
             move_link(session, link.id, source_system, survivor_id)  # type: ignore[arg-type]
@@ -211,11 +212,16 @@ def _archive(
     destination: Catalog,
     link: ProductLink,
     why: str,
+    *,
+    own_job: bool = True,
 ) -> Written:
     """Archive the destination product of ``link`` under its SKU lock (read fresh: never
-    on what a poll saw). Already inactive or gone: nothing to write."""
+    on what a poll saw). Already inactive or gone: nothing to write, unless an earlier
+    attempt of this job deactivated it and its answer was lost (noted before the call,
+    as for creates: ``own_job``, the job is this product's own)."""
     target_id = linked_id(link, destination.system)
     assert target_id is not None
+    dst = label(destination.system)
     lock = sku_lock(ctx.redis, account.id, link.sku, ttl_seconds=ctx.settings.job_lease_seconds)
     if not lock.acquire():
         raise LockBusy(
@@ -224,16 +230,30 @@ def _archive(
     try:
         target = destination.get(target_id)
         if target is None or not target.active or target.id != target_id:
-            attempt.notes.append(
-                f"{why} Its {label(destination.system)} product {target_id} is archived or "
-                "inactive already."
-            )
+            if own_job and attempt.job.write_started_at is not None:
+                attempt.notes.append(
+                    f"The answer to an earlier attempt was lost; {dst} product {target_id} "
+                    "is inactive now."
+                )
+                return _archived(attempt, destination, target_id, why, target)
+            attempt.notes.append(f"{why} Its {dst} product {target_id} is inactive already.")
             return Written("unchanged", target)
+        if own_job:
+            with session_scope(ctx.database_url) as session:
+                if not jobs.mark_write_started(session, attempt.job.id, owner=owner):
+                    raise LeaseLost()
         if not lock.still_held():
-            raise LockBusy("The product's lock expired before the write; trying again.")
+            raise lock_expired()
         done = destination.deactivate(target, request_id=attempt.job.request_id)
     finally:
         lock.release()
+    return _archived(attempt, destination, target_id, why, done)
+
+
+def _archived(
+    attempt: Attempt, destination: Catalog, target_id: str, why: str, done: Record | None
+) -> Written:
+    """The history of an archive: the field that changed and a sentence why."""
     field = "Active" if destination.system == "quickbooks" else "archived"
     before, after = (True, False) if field == "Active" else (False, True)
     attempt.changes = {field: [jsonable(before), jsonable(after)]}
@@ -241,7 +261,7 @@ def _archive(
         f"{why} Its {label(destination.system)} product {target_id} was "
         f"{'made inactive' if field == 'Active' else 'archived'} (lifecycle policy mirror)."
     )
-    return Written("archived", replace(done, active=False))
+    return Written("archived", replace(done, active=False) if done is not None else None)
 
 
 def _state(source_id: str, current: Record | None, system: str = "hubspot") -> str:
