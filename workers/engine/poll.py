@@ -9,6 +9,12 @@
     last page: the same, with the cursor set to the window's end
     after each commit: the page's new jobs go to the caller, who enqueues them
 
+Under the lifecycle policy `mirror` the window also covers what the source's change
+listing does not show (HubSpot's archived products: `Catalog.retired_between`), and the
+mass-archive guard (`workers.engine.lifecycle_policy.guard`) counts the page's new jobs
+for archived products in the same transaction that inserts them, so a hold is committed
+before any of them can run.
+
 The cursor only ever moves to the end of a window whose changes all have job rows (G4),
 and never past the poll's own start minus the settle time (vendors' indexes lag). The
 overlap re-reads the last stretch each time; the job uniqueness rule absorbs it (repeats
