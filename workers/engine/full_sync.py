@@ -38,7 +38,6 @@ from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
 from workers.engine.lifecycle_policy import guard, mirrors
-from workers.engine.links import linked_id
 from workers.engine.outcomes import close_job, finish_run_if_done
 from workers.engine.run_wait import resume_run, wait_run
 from workers.errors import ParkedError, SyncError, TerminalError
@@ -152,13 +151,18 @@ def _retired(
     """Source ids of links whose source product is not among the active ones listed while
     their destination product is active."""
     listed = {record_id for record_id, _ in listing.products}
-    destination = "quickbooks" if system == "hubspot" else "hubspot"
+    pairs = session.execute(
+        select(ProductLink.hubspot_id, ProductLink.quickbooks_id).where(
+            ProductLink.account_id == account_id
+        )
+    )
     return [
         source_id
-        for link in session.scalars(select(ProductLink).where(ProductLink.account_id == account_id))
-        if (source_id := linked_id(link, system)) is not None
-        and source_id not in listed
-        and linked_id(link, destination) in active
+        for hubspot_id, quickbooks_id in pairs
+        for source_id, destination_id in [
+            (hubspot_id, quickbooks_id) if system == "hubspot" else (quickbooks_id, hubspot_id)
+        ]
+        if source_id is not None and source_id not in listed and destination_id in active
     ]
 
 
