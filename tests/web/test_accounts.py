@@ -240,6 +240,7 @@ def test_lifecycle_policy_and_a_mass_archive_hold_on_the_account_page(
         job_id = held.id
     page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
     assert "Archiving is held" in page and "12 of the 20" in page and "1 jobs waiting" in page
+    assert "archiving held (mass archive)" in client.get("/accounts").get_data(as_text=True)
 
     released = client.post(
         f"/accounts/{account.id}/lifecycle", data={"csrf_token": user, "release": "1"}
