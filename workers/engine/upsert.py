@@ -108,6 +108,8 @@ class Upsert:
             self.attempt.notes.append(
                 f"{dst} cannot restore an archived product through its API: a new product "
                 "was created with the same values."
+                if self.destination.system == "hubspot"
+                else f"The linked {dst} item no longer exists: a new one was created."
             )
             return Written("restored", self._create(mapped))
         diff = changes_needed(target, mapped)
