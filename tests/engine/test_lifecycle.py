@@ -21,6 +21,7 @@ from workers.engine import SyncContext, poll_account
 from workers.engine.accounts import set_direction
 from workers.engine.context import Dispatch
 from workers.engine.lifecycle_policy import release, set_policy
+from workers.errors import TransientError
 from workers.settings import Settings
 
 
@@ -257,3 +258,22 @@ def test_a_full_sync_under_mirror_converges_both_kinds_of_difference(
     assert not item(quickbooks, "F-0")[0].active and item(quickbooks, "F-1")[0].active
     [restore] = quickbooks.writes[mark:]  # the six alike cost no write
     assert restore.fields["Active"] is True
+
+
+def test_a_restore_whose_create_answer_was_lost_finds_its_own_create(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    set_lifecycle(ctx, account_id, "mirror")
+    [source] = synced(ctx, account_id, hubspot, ["W-1"])
+    [gone] = item(quickbooks, "W-1")
+    del quickbooks.products[gone.id]  # merged away in QuickBooks: the linked item is gone
+    hubspot.archive(source)
+    poll(ctx, account_id)
+    hubspot.restore(source)
+    quickbooks.fail_next("create", TransientError("read timed out"), after_acting=True)
+    poll(ctx, account_id)
+    [made] = item(quickbooks, "W-1")
+    assert made.active and [w.op for w in quickbooks.writes].count("create") == 2
+    last = history(ctx)[-1]
+    # Its own create, not someone else's SKU: no `sku_taken`.
+    assert (last.status, last.action, last.quickbooks_id) == ("succeeded", "created", made.id)

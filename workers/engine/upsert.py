@@ -88,6 +88,11 @@ class Upsert:
         QBO: made active, with the fields that differ. HubSpot's API cannot restore an
         archived product: a new one is created (the archived one stays in the recycle
         bin)."""
+        if target is None and self.attempt.job.write_started_at is not None:
+            # An earlier attempt's create may have made it (its answer was lost): the
+            # plain path finds that product (after HubSpot's index caught up), and it is
+            # ours, not a product that took the SKU.
+            return self.run(mapped, None)
         holders = [
             r.id
             for r in self.destination.find_by_sku(mapped.sku, include_inactive=False)
