@@ -6,8 +6,9 @@ source product what the engine would do, with the engine's own rules (`map_produ
 exact case-sensitive SKU matching, link first, `changes_needed`). It also lists what a
 person should clean up first: products without SKU, duplicate SKUs per side, SKUs that
 differ only by case or surrounding spaces (they will NOT match), QuickBooks name
-collisions (the engine then appends the SKU to the name), and inactive QuickBooks items
-that would be matched.
+collisions (the engine then appends the SKU to the name), inactive QuickBooks items
+that would be matched, and linked products whose lifecycle differs (archived on one side,
+active on the other).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def audit_catalogs(
     direction: Direction,
     mappings: Sequence[FieldMapping],
     links: Mapping[str, str] | None = None,
+    lifecycle_policy: str = "ignore",
 ) -> dict[str, Any]:
     """The report. ``links`` maps a source product id to its linked destination id."""
     sides: dict[str, list[Record]] = {"hubspot": list(hubspot), "quickbooks": list(quickbooks)}
@@ -51,7 +53,31 @@ def audit_catalogs(
     plan = _plan(sources, destinations, direction, mappings, links or {})
     report["plan"] = plan.pop("summary")
     report.update(plan)
+    report["lifecycle"] = {
+        "policy": lifecycle_policy,
+        **lifecycle_differences(sources, destinations, links or {}),
+    }
     return report
+
+
+def lifecycle_differences(
+    active_sources: Iterable[Record], destinations: Iterable[Record], links: Mapping[str, str]
+) -> dict[str, list[dict[str, str]]]:
+    """Linked pairs whose lifecycle differs: archived (or deleted) in the source while
+    active in the destination, and active in the source while the destination product is
+    inactive (QBO) or not listed at all (HubSpot lists no archived product). A full sync
+    under the lifecycle policy `mirror` converges both."""
+    active = {r.id for r in active_sources}
+    shown = {r.id: r for r in destinations}
+    retired, restored = [], []
+    for source_id, destination_id in sorted(links.items()):
+        target = shown.get(destination_id)
+        pair = {"source_id": source_id, "destination_id": destination_id}
+        if source_id not in active and target is not None and target.active:
+            retired.append({**pair, "sku": target.sku or ""})
+        elif source_id in active and (target is None or not target.active):
+            restored.append(pair)
+    return {"archived_in_source": retired, "inactive_in_destination": restored}
 
 
 def _duplicates(records: Iterable[Record]) -> list[dict[str, Any]]:

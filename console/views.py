@@ -20,6 +20,7 @@ from models import Account, Credential, Cursor, Job, SyncRun
 from workers import liveness
 from workers.catalog.port import Direction, source_of
 from workers.engine.account_view import load_mappings
+from workers.engine.lifecycle_policy import HOLD_CODE
 from workers.mapping import FieldMapping
 
 QUEUES = ("poll", "sync", "bulk")
@@ -35,7 +36,33 @@ def account_summary(account: Account) -> dict[str, Any]:
         "quickbooks_realm": account.quickbooks_realm_id,
         "enabled": account.enabled,
         "poll_interval_seconds": account.poll_interval_seconds,
+        "lifecycle_policy": account.lifecycle_policy,
         "created_at": account.created_at,
+    }
+
+
+def lifecycle(db: Session, account: Account) -> dict[str, Any]:
+    """The account's lifecycle policy and, when the mass-archive guard holds it, since
+    when, why, and how many archiving jobs wait for a person."""
+    held_jobs = 0
+    if account.lifecycle_held_at is not None:
+        held_jobs = int(
+            db.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    Job.account_id == account.id,
+                    Job.status == "parked",
+                    Job.park_reason == HOLD_CODE,
+                )
+            )
+            or 0
+        )
+    return {
+        "policy": account.lifecycle_policy,
+        "held_at": account.lifecycle_held_at,
+        "reason": account.lifecycle_hold_reason,
+        "held_jobs": held_jobs,
     }
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
 DIRECTION_VALUES = ("hubspot_to_quickbooks", "quickbooks_to_hubspot")
+# What an archive, restore, deletion or merge in the source does to the destination
+# (see `workers.engine.lifecycle`): `ignore` leaves the destination alone, `mirror`
+# follows it. New and migrated accounts start with `ignore` (README, "What gets synced").
+LIFECYCLE_POLICIES = ("ignore", "mirror")
 
 
 class Account(Base):
@@ -20,6 +24,7 @@ class Account(Base):
             "direction IN ('hubspot_to_quickbooks', 'quickbooks_to_hubspot')", name="direction"
         ),
         CheckConstraint("poll_interval_seconds >= 1", name="poll_interval"),
+        CheckConstraint("lifecycle_policy IN ('ignore', 'mirror')", name="lifecycle_policy"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +42,14 @@ class Account(Base):
     qbo_expense_account_id: Mapped[str | None] = mapped_column(String(40))
     qbo_asset_account_id: Mapped[str | None] = mapped_column(String(40))
     qbo_default_item_type: Mapped[str] = mapped_column(String(20), default="NonInventory")
+
+    lifecycle_policy: Mapped[str] = mapped_column(
+        String(10), default="ignore", server_default="ignore"
+    )
+    # Set when one poll (or full sync) saw more of the catalog archived than the mass-archive
+    # guard allows: the account's archiving jobs then park until an operator releases them.
+    lifecycle_held_at: Mapped[datetime | None]
+    lifecycle_hold_reason: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -18,7 +18,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, utcnow
 
 HISTORY_STATUSES = ("succeeded", "failed", "skipped", "retrying", "parked")
-HISTORY_ACTIONS = ("created", "updated", "unchanged", "failed", "skipped")
+# `archived`/`restored`: the lifecycle policy `mirror` archived (HubSpot) or inactivated
+# (QuickBooks) the destination product, or made it active again; `configured`: an account
+# setting that changes what is synced (the lifecycle policy, a mass-archive hold).
+HISTORY_ACTIONS = (
+    "created",
+    "updated",
+    "unchanged",
+    "failed",
+    "skipped",
+    "archived",
+    "restored",
+    "configured",
+)
 
 
 class HistoryEntry(Base):
@@ -28,7 +40,9 @@ class HistoryEntry(Base):
             "status IN ('succeeded', 'failed', 'skipped', 'retrying', 'parked')", name="status"
         ),
         CheckConstraint(
-            "action IN ('created', 'updated', 'unchanged', 'failed', 'skipped')", name="action"
+            "action IN ('created', 'updated', 'unchanged', 'failed', 'skipped', 'archived', "
+            "'restored', 'configured')",
+            name="action",
         ),
         Index("ix_sync_history_account_time", "account_id", "finished_at"),
         Index("ix_sync_history_sku", "account_id", "sku"),

@@ -81,6 +81,12 @@ class Settings:
     # (`tasks.liveness`); 0 turns the watchdog off.
     worker_liveness_deadline_seconds: float = 40.0
 
+    # Lifecycle (accounts whose policy is `mirror`): one poll or full sync that would
+    # archive more than this share of the account's linked products, and at least the
+    # minimum, holds the account's archiving jobs until a person releases them.
+    mass_archive_percent: int = 20
+    mass_archive_minimum: int = 10
+
     # Operator surfaces.
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -285,6 +291,14 @@ def _check(s: Settings) -> None:
     for name in ("history_retention_days", "job_retention_days"):
         if getattr(s, name) < 1:
             raise ConfigError(f"PRODUCTSYNC_{name.upper()} must be at least 1 day")
+    if not 1 <= s.mass_archive_percent <= 100:
+        raise ConfigError(
+            f"PRODUCTSYNC_MASS_ARCHIVE_PERCENT must be 1 to 100, got {s.mass_archive_percent}"
+        )
+    if s.mass_archive_minimum < 1:
+        raise ConfigError(
+            f"PRODUCTSYNC_MASS_ARCHIVE_MINIMUM must be at least 1, got {s.mass_archive_minimum}"
+        )
     if s.log_format not in ("text", "json"):
         raise ConfigError(f"PRODUCTSYNC_LOG_FORMAT must be text or json, got {s.log_format!r}")
     if s.job_lease_seconds * 4 > s.broker_visibility_timeout:

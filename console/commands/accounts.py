@@ -10,17 +10,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console import views
+from console.actions import announce
 from console.output import (
     account_named,
     echo_json,
     fields,
     json_option,
     session,
+    settings,
     table,
 )
 from models import Account, ProductLink
+from models.account import LIFECYCLE_POLICIES
 from workers.catalog.port import DIRECTIONS
+from workers.engine import lifecycle_policy
 from workers.engine.accounts import create_account
+from workers.engine.context import Dispatch
 
 ITEM_TYPES = ("NonInventory", "Service", "Inventory")
 
@@ -142,6 +147,17 @@ def add(
 @_qbo_options
 @click.option("--poll-interval", type=click.IntRange(min=5), help="Seconds between polls.")
 @click.option("--enable/--disable", "enabled", default=None, help="Pause or resume syncing.")
+@click.option(
+    "--lifecycle",
+    type=click.Choice(LIFECYCLE_POLICIES),
+    help="What archiving, restoring, deleting or merging in the source does to the "
+    "destination: ignore (nothing) or mirror (the same happens there).",
+)
+@click.option(
+    "--release-held",
+    is_flag=True,
+    help="The mass-archive guard holds this account's archives: let them go ahead.",
+)
 def set_(
     name: str,
     hubspot_portal: str | None,
@@ -152,9 +168,12 @@ def set_(
     qbo_item_type: str | None,
     poll_interval: int | None,
     enabled: bool | None,
+    lifecycle: str | None,
+    release_held: bool,
 ) -> None:
     """Change an account's portal or company (before its first sync), QuickBooks item
-    defaults, poll interval, or pause it.
+    defaults, poll interval, lifecycle policy, or pause it; or release archives held by
+    the mass-archive guard.
 
     (The direction has its own command: `productsync direction set`.)
     """
@@ -169,14 +188,27 @@ def set_(
         "enabled": enabled,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
-    if not changes:
+    if not changes and lifecycle is None and not release_held:
         raise click.UsageError("nothing to change (see --help)")
+    released: list[Dispatch] = []
     with session() as db:
         account = account_named(db, name)
         _refuse_moving_synced(db, account, changes)
         for key, value in changes.items():
             setattr(account, key, value)
-    click.echo(f"updated {name!r}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+        if lifecycle is not None:
+            released += lifecycle_policy.set_policy(db, account, lifecycle, by="command line")
+            changes["lifecycle_policy"] = lifecycle
+        if release_held:
+            if account.lifecycle_held_at is None:
+                raise click.ClickException(f"{name!r} has no archives held; nothing to release")
+            released += lifecycle_policy.release(db, account, by="command line")
+    if released:
+        announce(settings(), released)
+    summary = [f"{k}={v}" for k, v in changes.items()]
+    if release_held or released:
+        summary.append(f"{len(released)} held archive jobs released")
+    click.echo(f"updated {name!r}: " + ", ".join(summary))
 
 
 def _refuse_moving_synced(db: Session, account: Account, changes: dict[str, Any]) -> None:
@@ -253,6 +285,7 @@ def show(name: str, as_json: bool) -> None:
                 ("quickbooks realm", report["quickbooks_realm"]),
                 ("enabled", report["enabled"]),
                 ("poll interval", f"{report['poll_interval_seconds']}s"),
+                ("lifecycle policy", report["lifecycle_policy"]),
                 ("qbo income account", report["qbo_defaults"]["income_account"]),
                 ("qbo expense account", report["qbo_defaults"]["expense_account"]),
                 ("qbo asset account", report["qbo_defaults"]["asset_account"]),

@@ -36,12 +36,14 @@ def command(account_name: str, as_json: bool) -> None:
     products without SKU, duplicate SKUs per side (with ids), SKUs that differ only by
     case or surrounding spaces (they will not match: SKUs match exactly), QuickBooks name
     collisions (such items get " [SKU]" appended), inactive QuickBooks items that would
-    be matched, and the plan: how many products would be created, updated or unchanged.
+    be matched, linked products archived on one side and active on the other, and the
+    plan: how many products would be created, updated or unchanged.
     """
     settings = get_settings()
     with session() as db:
         account = account_named(db, account_name)
         account_id, direction = account.id, account.direction
+        policy = account.lifecycle_policy
         mappings = load_mappings(db, account_id)
         source = source_of(direction)  # type: ignore[arg-type]
         links = {
@@ -67,6 +69,7 @@ def command(account_name: str, as_json: bool) -> None:
             direction=direction,  # type: ignore[arg-type]
             mappings=mappings,
             links={k: v for k, v in links.items() if k and v},
+            lifecycle_policy=policy,
         )
     report["account"] = account_name
     if as_json:
@@ -117,6 +120,22 @@ def render(report: dict[str, Any]) -> str:
         "inactive QuickBooks items that would be matched (and updated)",
         report["inactive_matches"],
         lambda m: f"{m['sku']!r}: item {m['quickbooks_id']} (source {m['source_id']})",
+    )
+    lifecycle = report["lifecycle"]
+    mirror = lifecycle["policy"] == "mirror"
+    _section(
+        out,
+        "linked products archived in the source, active in the destination"
+        + (" (a full sync archives them)" if mirror else " (lifecycle policy ignore: left)"),
+        lifecycle["archived_in_source"],
+        lambda d: f"{d['sku']!r}: source {d['source_id']}, destination {d['destination_id']}",
+    )
+    _section(
+        out,
+        "linked products active in the source, archived or inactive in the destination"
+        + (" (a full sync restores them)" if mirror else " (lifecycle policy ignore: left)"),
+        lifecycle["inactive_in_destination"],
+        lambda d: f"source {d['source_id']}, destination {d['destination_id']}",
     )
     _section(
         out,

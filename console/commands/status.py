@@ -44,6 +44,7 @@ def status_report(
                 "jobs": views.job_counts(db, acct.id, now),
                 "credentials": views.credentials(db, acct.id, now),
                 "poll_wait": views.poll_wait(db, acct.id),
+                "lifecycle": views.lifecycle(db, acct),
                 "full_syncs": [views.run_progress(r, now) for r in views.active_runs(db, acct.id)],
                 "webhooks": account_stats(store or client, acct.id),
             }
@@ -61,9 +62,10 @@ def status_report(
 @json_option
 def command(account_name: str | None, as_json: bool) -> None:
     """Per account: last poll and its lag, jobs waiting or failed, token health, runs
-    waiting out a passing fault, when the last webhook arrived and how many were refused;
-    the depth of each Celery queue (poll, sync, bulk); and
-    each worker's liveness (when it last took a message from each of its queues)."""
+    waiting out a passing fault, when the last webhook arrived and how many were refused,
+    the lifecycle policy and any mass-archive hold; the depth of each Celery queue (poll,
+    sync, bulk); and each worker's liveness (when it last took a message from each of its
+    queues)."""
     s = settings()
     client = redis.Redis.from_url(
         s.effective_broker_url, socket_connect_timeout=2, socket_timeout=2
@@ -103,6 +105,13 @@ def _account_text(acct: dict[str, Any], now: datetime) -> str:
     for system, cred in acct["credentials"].items():
         lines.append("  " + views.credential_line(system, cred))
     lines.append("  " + _webhook_line(acct["webhooks"], now))
+    lifecycle = acct["lifecycle"]
+    lines.append(f"  lifecycle policy: {lifecycle['policy']}")
+    if lifecycle["held_at"] is not None:
+        lines.append(
+            f"  ARCHIVING HELD since {ago(lifecycle['held_at'], now)} "
+            f"({lifecycle['held_jobs']} jobs waiting): {lifecycle['reason']}"
+        )
     if acct["poll_wait"]:
         wait = acct["poll_wait"]
         lines.append("  polls " + views.wait_line(wait["reason"], wait["next_attempt_at"]))

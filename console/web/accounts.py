@@ -1,4 +1,5 @@
-"""Accounts: the list with full-sync buttons, and each account's direction and mappings."""
+"""Accounts: the list with full-sync buttons, and each account's direction, lifecycle
+policy (and mass-archive hold) and mappings."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from werkzeug.datastructures import MultiDict
 
 from console import actions
 from console.views import direction_label, poll_wait, worker_liveness
+from console.views import lifecycle as lifecycle_of
 from console.web import queries
 from console.web.state import account_or_404, db, redis_client, settings
+from models.account import LIFECYCLE_POLICIES
 from models.field_mapping import CONVERTERS
 from workers.catalog.port import DIRECTIONS
+from workers.engine import lifecycle_policy
 from workers.mapping import FieldMapping, MappingInvalid
 
 bp = Blueprint("accounts", __name__)
@@ -53,6 +57,7 @@ def _render_settings(
         account = account_or_404(session, account_id)
         creds = queries.credentials(session, account.id)
         runs = queries.recent_runs(session, account.id)
+        lifecycle_state = lifecycle_of(session, account)
     if mappings is None:
         mappings = actions.current_mappings(settings(), account_id)
     page = render_template(
@@ -65,6 +70,8 @@ def _render_settings(
         converters=CONVERTERS,
         directions=DIRECTIONS,
         progress=queries.run_progress,
+        lifecycle=lifecycle_state,
+        policies=LIFECYCLE_POLICIES,
     )
     return page, status
 
@@ -88,6 +95,29 @@ def direction(account_id: int) -> Response:
         skipped = actions.set_direction(settings(), account_id, wanted)  # type: ignore[arg-type]
         note = f" {skipped} waiting sync(s) of the old direction were skipped." if skipped else ""
         flash(f"Direction switched to {direction_label(wanted)}.{note}", "ok")
+    return redirect(url_for("accounts.show", account_id=account_id))
+
+
+@bp.post("/accounts/<int:account_id>/lifecycle")
+def lifecycle(account_id: int) -> Response:
+    """The lifecycle policy, or (``release``) the mass-archive hold's release."""
+    wanted = request.form.get("policy", "")
+    release = request.form.get("release") == "1"
+    if not release and wanted not in LIFECYCLE_POLICIES:
+        abort(400, description="Choose ignore or mirror.")
+    with db() as session:
+        account = account_or_404(session, account_id)
+        if release:
+            released = lifecycle_policy.release(session, account, by="web page")
+            message = f"Hold released: {len(released)} held archive jobs run now."
+        elif wanted == account.lifecycle_policy:
+            released, message = [], "The lifecycle policy was already set that way."
+        else:
+            released = lifecycle_policy.set_policy(session, account, wanted, by="web page")
+            message = f"Lifecycle policy set to {wanted}."
+    if released:
+        actions.announce(settings(), released)
+    flash(message, "ok")
     return redirect(url_for("accounts.show", account_id=account_id))
 
 

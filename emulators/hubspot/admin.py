@@ -12,6 +12,8 @@
 ``POST   portals/{pid}/products``           ``{"properties"}`` → 201 product
 ``PATCH  portals/{pid}/products/{id}``      ``{"properties"}`` → 200 product
 ``DELETE portals/{pid}/products/{id}``      204 (archive)
+``POST   portals/{pid}/products/{id}/restore`` 200 product (out of the recycle bin)
+``POST   portals/{pid}/products/{id}/merge``  ``{"into": id}`` → 200 the surviving product
 ``GET    portals/{pid}/usage``              ``{"daily_used": n}``
 """
 
@@ -137,6 +139,22 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
         portal.archive(product_of(request, portal))
         return web.Response(status=204)
 
+    async def direct_restore(request: web.Request, portal: Portal) -> web.StreamResponse:
+        product = portal.products.get(request.match_info["id"])
+        if product is None:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "no such product")
+        lag = float(hub.knob("search_lag_update_ms")) / 1000
+        return json_response(full_view(portal.restore(product, lag=lag), portal))
+
+    async def direct_merge(request: web.Request, portal: Portal) -> web.StreamResponse:
+        merged = product_of(request, portal)
+        body = await read_object(request)
+        primary = portal.products.get(str(body.get("into", "")))
+        if primary is None:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "no product to merge into")
+        lag = float(hub.knob("search_lag_update_ms")) / 1000
+        return json_response(full_view(portal.merge(primary, merged, lag=lag), portal))
+
     async def usage(request: web.Request, portal: Portal) -> web.StreamResponse:
         return json_response({"daily_used": hub.limiter.daily_used(portal.portal_id)})
 
@@ -151,4 +169,6 @@ def add_routes(router: web.UrlDispatcher, prefix: str, hub: HubSpot) -> None:
     router.add_post(p + "portals/{pid}/products", with_portal(direct_create))
     router.add_patch(p + "portals/{pid}/products/{id}", with_portal(direct_update))
     router.add_delete(p + "portals/{pid}/products/{id}", with_portal(direct_archive))
+    router.add_post(p + "portals/{pid}/products/{id}/restore", with_portal(direct_restore))
+    router.add_post(p + "portals/{pid}/products/{id}/merge", with_portal(direct_merge))
     router.add_get(p + "portals/{pid}/usage", with_portal(usage))

@@ -34,6 +34,7 @@ class Product:
     archived: bool = False
     archived_at: datetime | None = None
     versions: list[Version] = field(default_factory=list)
+    merged_into: str | None = None  # set by a merge: the product this one became part of
     created_iso: str = ""  # createdAt as sent; formatted once (strftime is not cheap)
 
     def __post_init__(self) -> None:
@@ -49,6 +50,9 @@ class Product:
         defaults = [n for n in DEFAULT_PROPERTIES if n in self.properties]
         names = list(dict.fromkeys([*defaults, *(n for n in changes if n in self.properties)]))
         return object_json(self, self.properties, names, known)
+
+    def merged_ids(self) -> list[str]:
+        return [i for i in (self.properties.get("hs_merged_object_ids") or "").split(";") if i]
 
     def searchable(self, now: float) -> dict[str, str] | None:
         """The properties search sees at monotonic time ``now`` (None: not indexed yet)."""

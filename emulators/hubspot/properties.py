@@ -196,6 +196,14 @@ def standard_properties() -> dict[str, PropertyDef]:
             "hs_lastmodifieddate", "Last Modified Date", "datetime", "date", read_only_value=True
         ),
         PropertyDef("hs_object_id", "Record ID", "number", "number", read_only_value=True),
+        # Set by a merge on the surviving record: the ids merged into it, `;`-separated.
+        PropertyDef(
+            "hs_merged_object_ids",
+            "Merged record IDs",
+            "enumeration",
+            "checkbox",
+            read_only_value=True,
+        ),
     ]
     for order, prop in enumerate(defs):
         prop.display_order = order

@@ -113,6 +113,8 @@ class Portal:
 
     def get(self, product_id: str, *, archived: bool = False) -> Product | None:
         product = self.products.get(product_id)
+        if product is not None and product.merged_into is not None:
+            return None if archived else self.merged_primary(product_id)
         if product is None or product.archived != archived:
             return None
         return product
@@ -172,7 +174,7 @@ class Portal:
         found: list[Product] = []
         for position in range(start, len(self._order)):
             product = self.products[str(self._order[position])]
-            if product.archived != archived:
+            if product.archived != archived or product.merged_into is not None:
                 continue
             if len(found) == limit:
                 return found, encode_after(self._order[position])
@@ -276,6 +278,44 @@ class Portal:
         product.archived_at = now_ms()
         self._reindex(product, dict(product.properties), drop=True)
         self.notify("deletion", product)
+
+    def restore(self, product: Product, *, lag: float) -> Product:
+        """Out of the recycle bin (the UI's restore): live again, its unique values checked
+        as a create's would be, stamped as a write so polls see it."""
+        if not product.archived or product.merged_into is not None:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "no archived product with this id")
+        self.check_unique(product.properties, product.id, "conflict_409")
+        product.archived = False
+        product.archived_at = None
+        product.updated_at = max(now_ms(), product.updated_at + timedelta(milliseconds=1))
+        product.properties["hs_lastmodifieddate"] = iso_ms(product.updated_at)
+        self._reindex(product, None)
+        self._remember(product, time.monotonic(), lag)
+        self.notify("restore", product)
+        return product
+
+    def merge(self, primary: Product, merged: Product, *, lag: float) -> Product:
+        """``merged`` into ``primary`` (the UI's merge): the merged product leaves the live
+        set for good (never in lists, search or the recycle bin; a read of its id answers
+        with the primary, as HubSpot does for merged records), and the primary records its
+        id in ``hs_merged_object_ids``, stamped as a write so polls see the merge."""
+        if primary.id == merged.id or primary.archived or merged.archived:
+            raise HubSpotError(400, "VALIDATION_ERROR", "merge needs two different live products")
+        self.archive(merged)
+        merged.merged_into = primary.id
+        ids = [*primary.merged_ids(), merged.id, *merged.merged_ids()]
+        primary = self.update(primary, {"hs_merged_object_ids": ";".join(ids)}, lag=lag)
+        self.notify("merge", primary, merged_ids=[merged.id])
+        return primary
+
+    def merged_primary(self, product_id: str) -> Product | None:
+        """The live product a merged id now answers with, following merges of merges."""
+        product = self.products.get(product_id)
+        seen: set[str] = set()
+        while product is not None and product.merged_into is not None and product.id not in seen:
+            seen.add(product.id)
+            product = self.products.get(product.merged_into)
+        return product if product is not None and not product.archived else None
 
     def _reindex(self, product: Product, before: dict[str, str] | None, drop: bool = False) -> None:
         stamp = "hs_lastmodifieddate"

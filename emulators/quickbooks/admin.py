@@ -13,6 +13,8 @@ or recorded in the ledger):
 ``GET    realms/{realm}/items/{id}``       the Item JSON (no metering)
 ``PATCH  realms/{realm}/items/{id}``       fields → sparse edit without SyncToken
 ``POST   realms/{realm}/items/{id}/touch`` someone saves it: SyncToken and time move on
+``POST   realms/{realm}/items/{id}/merge`` ``{"into": id}``: merged into that item (deleted;
+                                           CDC shows it Deleted) → the surviving Item
 ``DELETE realms/{realm}/accounts/{id}``    hard delete (shows as Deleted in CDC)
 ``GET    metering``                        ``{"realms": {id: {core, coreplus}}, "apps": …}``
 ``DELETE metering``                        counters back to zero
@@ -142,6 +144,14 @@ def add_admin_routes(router: web.UrlDispatcher, prefix: str, state: QboState) ->
         item = realm.touch_item(request.match_info["id"])
         return _qbo_json({"Item": render_item(item, realm.tz)})
 
+    async def merge_item(request: web.Request) -> web.StreamResponse:
+        realm = realm_of(request)
+        into = (await read_object(request)).get("into")
+        if not isinstance(into, str) or not into:
+            raise ValueError("into (the surviving item's Id) is required")
+        survivor = realm.merge_items(request.match_info["id"], into)
+        return _qbo_json({"Item": render_item(survivor, realm.tz)})
+
     async def delete_account(request: web.Request) -> web.StreamResponse:
         realm_of(request).delete_account(request.match_info["id"])
         return web.Response(status=204)
@@ -166,6 +176,7 @@ def add_admin_routes(router: web.UrlDispatcher, prefix: str, state: QboState) ->
         ("GET", realm_path + "/items/{id}", get_item),
         ("PATCH", realm_path + "/items/{id}", edit_item),
         ("POST", realm_path + "/items/{id}/touch", touch_item),
+        ("POST", realm_path + "/items/{id}/merge", merge_item),
         ("DELETE", realm_path + "/accounts/{id}", delete_account),
         ("GET", prefix + "/metering", metering),
         ("DELETE", prefix + "/metering", metering_reset),

@@ -51,7 +51,8 @@ class Realm:
         self._skus: dict[str, set[str]] = {}
         self._changes: dict[str, OrderedDict[str, None]] = {"Item": OrderedDict(),
                                                             "Account": OrderedDict()}
-        self.deleted: dict[str, list[tuple[str, datetime, datetime]]] = {"Account": []}
+        self.deleted: dict[str, list[tuple[str, datetime, datetime]]] = {"Account": [],
+                                                                          "Item": []}
         self._replies: OrderedDict[str, Reply] = OrderedDict()
         self.listener: Listener | None = None
         for name, classification, account_type, sub_type in SEED_ACCOUNTS:
@@ -201,6 +202,24 @@ class Realm:
         item.sync_token += 1
         item.updated = self.now()
         self._changed("Item", item.id)
+
+    def merge_items(self, merged_id: str, survivor_id: str) -> Entity:
+        """The UI's item merge (rename one item to another's name and accept): ``merged``
+        is deleted for good (CDC shows it as ``status: "Deleted"``, reads answer Object
+        Not Found), its transactions now name the survivor, which is saved (its SyncToken
+        and LastUpdatedTime move on). Nothing in the API says which item survived."""
+        if merged_id == survivor_id:
+            raise ValueError("an item cannot be merged into itself")
+        merged, survivor = self.item(merged_id), self.item(survivor_id)
+        if merged.fields.get("Type") == "Category" or survivor.fields.get("Type") == "Category":
+            raise ValueError("categories are not merged like items")
+        self._unindex(merged)
+        del self.items[merged_id]
+        self._changes["Item"].pop(merged_id, None)
+        self.deleted["Item"].append((merged_id, merged.created, self.now()))
+        self._touch(survivor)
+        self.notify("Merge", survivor, deleted_id=merged_id)
+        return survivor
 
     def _deleted_name(self, name: str, item_id: str) -> str:
         base = name[: 100 - len(_DELETED) - 4]

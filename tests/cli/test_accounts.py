@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from models import Credential, FieldMappingRow, ProductLink
+from models import Account, Credential, FieldMappingRow, HistoryEntry, ProductLink
 from models.db import session_scope
 from tests.cli.conftest import Invoke, add_account
 from workers.auth.crypto import TokenCipher
@@ -151,3 +151,39 @@ def test_set_moves_portal_only_before_anything_synced(
     assert "already synced products with its QuickBooks company" in refused.stderr
     same = productsync("accounts", "set", "movable", "--hubspot-portal", "999")
     assert same.exit_code == 0  # not a move
+
+
+def test_lifecycle_policy_is_set_recorded_and_a_hold_released(
+    productsync: Invoke, cli_database: str
+) -> None:
+    add_account(productsync, "cycle")
+    shown = productsync("accounts", "show", "cycle", "--json").json()
+    assert shown["lifecycle_policy"] == "ignore"  # the default: archives are not synced
+    nothing = productsync("accounts", "set", "cycle", "--release-held")
+    assert nothing.exit_code != 0 and "no archives held" in nothing.stderr
+    assert "Traceback" not in nothing.stderr
+    bad = productsync("accounts", "set", "cycle", "--lifecycle", "delete")
+    assert bad.exit_code != 0 and "Traceback" not in bad.stderr
+
+    done = productsync("accounts", "set", "cycle", "--lifecycle", "mirror")
+    assert done.exit_code == 0 and "lifecycle_policy=mirror" in done.stdout
+    with session_scope(cli_database) as db:
+        account = db.scalars(select(Account).where(Account.name == "cycle")).one()
+        [row] = db.scalars(
+            select(HistoryEntry).where(
+                HistoryEntry.account_id == account.id, HistoryEntry.action == "configured"
+            )
+        ).all()
+        assert row.changes == {"lifecycle_policy": ["ignore", "mirror"]}
+        assert "command line" in (row.error_message or "")
+        account.lifecycle_held_at = datetime.now(UTC)
+        account.lifecycle_hold_reason = "A poll saw 40 of the 50 linked products archived"
+    status = productsync("status", "--account", "cycle")
+    assert "lifecycle policy: mirror" in status.stdout
+    assert "ARCHIVING HELD" in status.stdout and "40 of the 50" in status.stdout
+
+    released = productsync("accounts", "set", "cycle", "--release-held")
+    assert released.exit_code == 0 and "0 held archive jobs released" in released.stdout
+    with session_scope(cli_database) as db:
+        account = db.scalars(select(Account).where(Account.name == "cycle")).one()
+        assert account.lifecycle_held_at is None

@@ -110,3 +110,28 @@ def test_quickbooks_to_hubspot_skips_inactive_sources_and_has_no_name_rules() ->
     assert report["plan"]["create"] == 1  # B; C is inactive and not synced
     assert report["plan"]["unchanged"] + report["plan"]["update"] == 1
     assert report["name_collisions"] == [] and report["inactive_matches"] == []
+
+
+def test_lifecycle_differences_of_linked_products_are_listed() -> None:
+    # Linked: 1→201 archived in HubSpot (not listed) while 201 is active; 2→202 active
+    # in HubSpot while 202 is inactive; 3→203 alike. 204 shares a SKU but no link.
+    hubspot = [hs("2", "B", "Bee"), hs("3", "C", "Sea")]
+    quickbooks = [
+        qbo("201", "A", "Ay"),
+        qbo("202", "B", "Bee", active=False),
+        qbo("203", "C", "Sea"),
+        qbo("204", "Z", "Zed"),
+    ]
+    report = audit_catalogs(
+        hubspot,
+        quickbooks,
+        direction="hubspot_to_quickbooks",
+        mappings=DEFAULT_MAPPINGS,
+        links={"1": "201", "2": "202", "3": "203"},
+        lifecycle_policy="mirror",
+    )
+    assert report["lifecycle"] == {
+        "policy": "mirror",
+        "archived_in_source": [{"source_id": "1", "destination_id": "201", "sku": "A"}],
+        "inactive_in_destination": [{"source_id": "2", "destination_id": "202"}],
+    }

@@ -46,6 +46,7 @@ class MemoryCatalog:
         self._lock = threading.Lock()
         self._last_stamp = utcnow() - timedelta(days=1)
         self.wait_before_writes = 0.0
+        self.merged: dict[str, str] = {}  # HubSpot merges: merged id -> survivor
 
     # -- test helpers (what a person does in the vendor's UI) -----------------------------
 
@@ -66,6 +67,19 @@ class MemoryCatalog:
             old = self.products[record_id]
             self._store(record_id, dict(old.fields), active=False, version=_next(old))
 
+    def restore(self, record_id: str) -> None:
+        with self._lock:
+            old = self.products[record_id]
+            self._store(record_id, dict(old.fields), active=True, version=_next(old))
+
+    def merge(self, record_id: str, into: str) -> None:
+        """HubSpot's merge: ``record_id`` now reads as ``into``, which lists it in
+        ``hs_merged_object_ids`` (and is stamped as changed)."""
+        self.archive(record_id)
+        self.merged[record_id] = into
+        merged = self.products[into].fields.get("hs_merged_object_ids")
+        self.edit(into, hs_merged_object_ids=";".join(filter(None, [merged, record_id])))
+
     def fail_next(
         self, method: str, error: SyncError, times: int = 1, *, after_acting: bool = False
     ) -> None:
@@ -83,7 +97,10 @@ class MemoryCatalog:
         self._enter("changed_between")
         for r in sorted(self.products.values(), key=lambda r: r.updated_at):
             if start <= r.updated_at <= end:
-                yield Change(r.id, r.updated_at)
+                yield Change(r.id, r.updated_at, retired=not r.active)
+
+    def retired_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        return iter(())  # `changed_between` shows archived products too
 
     def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
         self._enter("iter_all")
@@ -91,7 +108,7 @@ class MemoryCatalog:
 
     def get(self, record_id: str) -> Record | None:
         self._enter("get")
-        record = self.products.get(record_id)
+        record = self.products.get(self.merged.get(record_id, record_id))
         if record is None or (self.system == "hubspot" and not record.active):
             return None
         return record
@@ -132,6 +149,14 @@ class MemoryCatalog:
         self._enter("update")
         record = self._update(current, changes, request_id)
         self._leave("update")
+        return record
+
+    def deactivate(self, current: Record, *, request_id: str) -> Record:
+        self._enter("deactivate")
+        with self._lock:
+            old = self.products[current.id]
+            record = self._store(current.id, dict(old.fields), active=False, version=_next(old))
+        self._leave("deactivate")
         return record
 
     def write_many(self, writes: Sequence[port.Write]) -> dict[str, Record | SyncError]:
@@ -177,7 +202,10 @@ class MemoryCatalog:
                 raise StaleObject("Stale Object Error", vendor_code="5010", system=self.system)
             self._check_name(changes.get("Name"), current.id)
             record = self._store(
-                current.id, {**now.fields, **changes}, active=now.active, version=_next(now)
+                current.id,
+                {**now.fields, **changes},
+                active=bool(changes.get("Active", now.active)),
+                version=_next(now),
             )
             self.writes.append(Write("update", record.id, dict(changes), request_id))
         return record

@@ -7,7 +7,10 @@ watching G2 while it waits, then judges the run against the emulators' *state* a
 - **G1 nothing lost**: every job ends succeeded (and then the destination holds the
   mapped values of the *current* source product), failed with a code and a message,
   skipped with a code, or parked with a reason; every source product changed since the
-  account was created has a job.
+  account was created has a job. A destination product the service deactivated is lost
+  unless the history names the source product that was archived, deleted or merged
+  for it and that product is not active now; under the lifecycle policy `mirror`, an
+  active source product whose linked destination product is inactive is lost too.
 - **G2 nothing stuck**: no running job outlives its lease, and no due pending job waits,
   by more than one sweep (plus a margin for a loaded 2-core machine).
 - **G3 no duplicates**: per SKU, at most one create reached the destination's ledger
@@ -32,8 +35,9 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from models import Account, Credential, Cursor, Job, ProductLink
+from models import Account, Credential, Cursor, HistoryEntry, Job, ProductLink
 from models.db import session_scope
 from tests.support.stack import HUBSPOT_CLIENT, QBO_CLIENT, Stack, StackAccount
 from workers.auth import TokenCipher
@@ -218,17 +222,11 @@ def _g1(
         account = session.get(Account, acct.id)
         assert account is not None
         direction = account.direction
+        mirror = account.lifecycle_policy == "mirror"
         created_at = _whole_second(account.created_at)
         mappings = load_mappings(session, acct.id)
         from_hubspot = source_of(direction) == "hubspot"  # type: ignore[arg-type]
-        links = {
-            (link.hubspot_id if from_hubspot else link.quickbooks_id): (
-                link.quickbooks_id if from_hubspot else link.hubspot_id
-            )
-            for link in session.scalars(
-                select(ProductLink).where(ProductLink.account_id == acct.id)
-            )
-        }
+        links = _links(session, acct.id, from_hubspot)
     for job in jobs:
         if job.status == "failed" and not (job.error_code and job.error_message):
             out.append(f"G1: job {job.id} failed without code+message")
@@ -261,6 +259,86 @@ def _g1(
         if diff:
             verdict.lost += 1
             out.append(f"G1: {record.sku!r} succeeded but the destination differs: {diff}")
+        elif mirror and not target.active:
+            verdict.lost += 1
+            out.append(f"G1: {record.sku!r} is active but its destination {target.id} is not")
+    _wrongly_deactivated(stack, acct, source, destination, verdict)
+
+
+def _links(session: Session, account_id: int, from_hubspot: bool) -> dict[str | None, str | None]:
+    """The account's product links: source id → destination id."""
+    return {
+        (link.hubspot_id if from_hubspot else link.quickbooks_id): (
+            link.quickbooks_id if from_hubspot else link.hubspot_id
+        )
+        for link in session.scalars(select(ProductLink).where(ProductLink.account_id == account_id))
+    }
+
+
+def deactivations(stack: Stack, acct: StackAccount, system: str) -> set[str]:
+    """Ids of the products the service archived (HubSpot) or made inactive (QBO), from
+    ``system``'s ledger (a person's edits go through admin routes, never in it)."""
+    account = acct.portal_id if system == "hubspot" else acct.realm_id
+    found: set[str] = set()
+    for e in stack.admin(system).ledger(account=account):
+        if e["status"] is None or e["status"] >= 300:
+            continue
+        body = e["body"] if isinstance(e["body"], dict) else {}
+        if system == "hubspot":
+            if e["method"] == "DELETE" and "/objects/products/" in e["path"]:
+                found.add(e["path"].rsplit("/", 1)[-1])
+            elif e["path"].endswith("/products/batch/archive"):
+                found |= {str(i.get("id")) for i in body.get("inputs", [])}
+        elif e["path"].endswith("/item") and body.get("Active") is False:
+            found.add(str(body.get("Id")))
+        elif e["path"].endswith("/batch"):
+            for item in body.get("BatchItemRequest", []):
+                written = item.get("Item") or {}
+                if written.get("Active") is False:
+                    found.add(str(written.get("Id")))
+    return found
+
+
+def _wrongly_deactivated(
+    stack: Stack,
+    acct: StackAccount,
+    source: dict[str, Record],
+    destination: dict[str, Record],
+    verdict: Verdict,
+) -> None:
+    """A deactivated destination product is data loss unless it was the mirror of a
+    source product that is archived, deleted or merged away now."""
+    with session_scope(stack.database_url) as session:
+        direction = session.get(Account, acct.id).direction  # type: ignore[union-attr]
+        rows = session.scalars(
+            select(HistoryEntry).where(
+                HistoryEntry.account_id == acct.id, HistoryEntry.action == "archived"
+            )
+        ).all()
+        from_hubspot = source_of(direction) == "hubspot"  # type: ignore[arg-type]
+        archived_for = {
+            (r.quickbooks_id if from_hubspot else r.hubspot_id): (
+                r.hubspot_id if from_hubspot else r.quickbooks_id
+            )
+            for r in rows
+        }
+        linked = _links(session, acct.id, from_hubspot)
+    for product_id in deactivations(stack, acct, destination_of(direction)):  # type: ignore[arg-type]
+        target = destination.get(product_id)
+        if target is not None and target.active:
+            continue  # made active again since
+        source_id = archived_for.get(product_id)
+        mirrored = source.get(source_id or "")
+        # HubSpot cannot restore through its API: a source active again gets a new
+        # product, linked; the archived one it replaced is no loss.
+        replacement = destination.get(linked.get(source_id or "") or "")
+        replaced = replacement is not None and replacement.active
+        if source_id is None or (mirrored is not None and mirrored.active and not replaced):
+            verdict.lost += 1
+            verdict.violations.append(
+                f"G1: destination product {product_id} was deactivated by the service while "
+                f"its source {source_id or '(none recorded)'} is active"
+            )
 
 
 # -- G3 -----------------------------------------------------------------------------------

@@ -209,3 +209,49 @@ def test_accounts_page_shows_waiting_polls_and_each_workers_liveness(
     assert "polls: [quota] daily limit reached" in page
     assert "<code>web-ok@a</code>" in page and "sync: 4s ago" in page
     assert "overdue: messages have waited in &#39;bulk&#39; for 60s while it took none" in page
+
+
+def test_lifecycle_policy_and_a_mass_archive_hold_on_the_account_page(
+    client: FlaskClient, user: str, web_database: str
+) -> None:
+    account = _account(web_database)
+    page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert 'name="policy" value="ignore" checked' in page and "lifecycle-held" not in page
+    response = client.post(
+        f"/accounts/{account.id}/lifecycle", data={"csrf_token": user, "policy": "mirror"}
+    )
+    assert response.status_code == 302
+    with session_scope(web_database) as session:
+        stored = session.get(Account, account.id)
+        assert stored is not None and stored.lifecycle_policy == "mirror"
+        stored.lifecycle_held_at = datetime.now(UTC)
+        stored.lifecycle_hold_reason = "A poll saw 12 of the 20 linked products archived"
+        held = Job(
+            account_id=account.id,
+            source_system="hubspot",
+            source_id="7",
+            reason="poll",
+            request_id="r7",
+            status="parked",
+            park_reason="mass_archive",
+        )
+        session.add(held)
+        session.flush()
+        job_id = held.id
+    page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "Archiving is held" in page and "12 of the 20" in page and "1 jobs waiting" in page
+    assert "archiving held (mass archive)" in client.get("/accounts").get_data(as_text=True)
+
+    released = client.post(
+        f"/accounts/{account.id}/lifecycle", data={"csrf_token": user, "release": "1"}
+    )
+    assert released.status_code == 302
+    with session_scope(web_database) as session:
+        assert session.get(Job, job_id).status == "pending"  # type: ignore[union-attr]
+        assert session.get(Account, account.id).lifecycle_held_at is None  # type: ignore[union-attr]
+    page = client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "Hold released: 1 held archive jobs run now." in page
+    bad = client.post(
+        f"/accounts/{account.id}/lifecycle", data={"csrf_token": user, "policy": "delete"}
+    )
+    assert bad.status_code == 400

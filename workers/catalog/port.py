@@ -48,6 +48,9 @@ class Change:
 
     id: str
     updated_at: datetime  # timezone-aware UTC
+    # Archived (HubSpot), inactive or deleted (QBO) when seen: what the mass-archive
+    # guard counts. The worker still decides on the product as it is when it runs.
+    retired: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,13 @@ class Catalog(Protocol):
         """
         ...
 
+    def retired_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        """Products archived (or inactivated, deleted) in ``[start, end]`` that
+        `changed_between` does not show (HubSpot search never shows archived products;
+        QBO's CDC already does, so its answer here is empty). Polled only for accounts
+        whose lifecycle policy is `mirror`."""
+        ...
+
     def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
         """Every product, paged; for full syncs and audits."""
         ...
@@ -121,6 +131,11 @@ class Catalog(Protocol):
 
     def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
         """Change only ``changes`` on ``current`` (QBO: sparse update with its SyncToken)."""
+        ...
+
+    def deactivate(self, current: Record, *, request_id: str) -> Record:
+        """Archive (HubSpot: to the recycle bin) or inactivate (QBO: ``Active`` false)
+        ``current``; the answer is the product as it is now. Safe to repeat."""
         ...
 
     def write_many(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:

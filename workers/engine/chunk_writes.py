@@ -20,7 +20,9 @@ What is not plain goes the per-product way (`sync.run_claimed`) after the batch,
 chunk's reads: a retry after an unknown write outcome, a link made since the chunk's read,
 a link to a destination product that is gone while the run's index is (its SKU was not
 searched), a destination product linked to another source product, a SKU twice in one
-chunk, a name QuickBooks refuses as a duplicate (the per-product path renames it). A
+chunk, a name QuickBooks refuses as a duplicate (the per-product path renames it), and
+under the lifecycle policy `mirror` the lifecycle cases (a source archived, deleted or
+merged into; a destination product to make active again). A
 per-product error never touches its neighbours: each is settled as the per-product path
 settles it.
 """
@@ -36,12 +38,13 @@ from typing import Any
 from models import Account, ProductLink
 from models.db import session_scope
 from workers.catalog.port import Catalog, Direction, Record, System, Write, destination_of
-from workers.engine import jobs
+from workers.engine import jobs, lifecycle
 from workers.engine.chunk_reads import ChunkLookup
 from workers.engine.chunk_waits import Wait, longest, wait_for
 from workers.engine.conflicts import duplicate_sku, label
 from workers.engine.context import SyncContext
 from workers.engine.guards import Skip, check_still_current
+from workers.engine.lifecycle_policy import mirrors
 from workers.engine.links import NewLink, linked_id, links_by_id, links_by_sku, save_links
 from workers.engine.locks import RedisLock, acquire_all, release_all, sku_lock, still_held_all
 from workers.engine.outcomes import Action, Attempt, jsonable, record_successes
@@ -145,8 +148,14 @@ def _prepared(
         attempt = new_attempt(c)
         try:
             item = _prepare(ctx, c, attempt, lookup)
+        except lifecycle.Retire:
+            out.rest.append(c)  # archived in the source under `mirror`: one at a time
+            continue
         except Exception as exc:
             out.results.append((c.job.id, settle(ctx, attempt, owner, exc)))
+            continue
+        if lifecycle.needs_lifecycle(c.account, item.current):
+            out.rest.append(c)  # products were merged into it
             continue
         if item.mapped.sku in skus:
             out.rest.append(c)  # two products, one SKU: one at a time, under the lock
@@ -179,6 +188,7 @@ def _resolved(
     account = locked[0].claimed.account
     source_system: System = locked[0].claimed.job.source_system  # type: ignore[assignment]
     links = _links_of(ctx, source_system, [item.current.id for item in locked], account.id)
+    mirror = mirrors(account)
     resolved: list[_Item] = []
     by_sku: list[_Item] = []
     again = _searched_again(ctx, locked, owner, destination, out)
@@ -189,6 +199,9 @@ def _resolved(
             out.rest.append(item.claimed)  # linked since the chunk's read (another job)
             continue
         item.target = lookup.targets.get(target_id) if target_id else None
+        if mirror and target_id is not None and (item.target is None or not item.target.active):
+            out.rest.append(item.claimed)  # to restore (`Upsert.restore`), one at a time
+            continue
         if item.target is not None:
             resolved.append(item)
             continue
@@ -207,6 +220,9 @@ def _resolved(
             _settle(ctx, item, owner, err, out)
             continue
         item.target = found[0] if found else None
+        if mirror and item.target is not None and not item.target.active:
+            out.rest.append(item.claimed)
+            continue
         item.recovered = item.maybe_written and bool(found)
         (by_sku if found else resolved).append(item)
     resolved += _unclaimed(ctx, by_sku, destination, out)

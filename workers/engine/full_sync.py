@@ -10,6 +10,11 @@ the listing instead of after it. That is what keeps a full sync near the vendors
 rate-limit floor: the listing (HubSpot lists 100 products a call) no longer comes on
 top of the writes.
 
+Under the lifecycle policy `mirror` the run also covers the linked products that are no
+longer active in the source while their destination product still is: once the listing
+is over, their jobs are inserted with the last slice, and their archive goes through the
+mass-archive guard like a poll's (`lifecycle_policy.guard`).
+
 A SKU shared by two source products cannot be known from a listing that is not over,
 so each chunk checks its own SKUs against the source in one batch search
 (`chunk_reads.prefetch`): both holders are refused with ``duplicate_sku_in_source``,
@@ -28,19 +33,20 @@ chunk is inserted: the records themselves are dropped page by page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import Account, SyncRun, utcnow
+from models import Account, ProductLink, SyncRun, utcnow
 from models.db import session_scope
-from workers.catalog.port import destination_of, source_of
+from workers.catalog.port import Record, System, destination_of, source_of
 from workers.engine import sku_index
 from workers.engine.bulk import CHUNK, chunk_size
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
+from workers.engine.lifecycle_policy import guard, mirrors
 from workers.engine.outcomes import finish_run_if_done
 from workers.engine.readahead import read_ahead
 from workers.engine.run_wait import resume_run, wait_run
@@ -76,12 +82,16 @@ def enumerate_run(
         if run is None or run.status not in ("enumerating", "waiting"):
             return []  # already enumerated (a redelivered message)
         account_id, direction = run.account_id, run.direction
+        account = session.get(Account, account_id)
+        mirror = account is not None and mirrors(account)
     resume_run(ctx, run_id)
     listing = _Slices(ctx, run_id, account_id, direction, on_chunk or (lambda _: None))
+    listing.mirror = mirror
     try:
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
-        sku_index.store(ctx.redis, run_id, destination.iter_all(include_inactive=True))
+        records = destination.iter_all(include_inactive=True)
+        sku_index.store(ctx.redis, run_id, listing.noting_active(records))
         source = ctx.catalogs(listing.system, account_id).iter_all()
         # A page ahead: the next page's answer comes while this one's jobs are inserted.
         for record in read_ahead(source, buffer=READ_AHEAD_RECORDS):
@@ -118,9 +128,21 @@ class _Slices:
         self.on_chunk = on_chunk
         self.listed: list[NewJob] = []
         self.created: list[Dispatch] = []
+        # For `mirror`: every source id listed, and the destination's active products.
+        self.mirror = False
+        self.seen: set[str] = set()
+        self.active: set[str] = set()
+
+    def noting_active(self, records: Iterable[Record]) -> Iterator[Record]:
+        for record in records:
+            if self.mirror and record.active:
+                self.active.add(record.id)
+            yield record
 
     def add(self, source_id: str, modified: datetime) -> None:
         self.listed.append(NewJob(source_id, modified))
+        if self.mirror:
+            self.seen.add(source_id)
         if len(self.listed) >= self.size:
             self.flush(last=False)
 
@@ -134,6 +156,13 @@ class _Slices:
             if run is None or run.status not in ("enumerating", "waiting"):
                 self.listed = []
                 return  # cancelled, failed or over meanwhile
+            if last and self.mirror and run.status == "enumerating":
+                # Linked products gone from the source's active listing whose destination
+                # product is still active: the lifecycle difference a full sync converges.
+                retired = _retired(session, self.account_id, self.system, self.seen, self.active)
+                self.listed += [NewJob(source_id, None) for source_id in retired]
+                settings = self.ctx.settings
+                guard(session, settings, self.account_id, len(retired), seen_by="A full sync")
             created = insert_jobs(
                 session,
                 account_id=self.account_id,
@@ -155,6 +184,26 @@ class _Slices:
         self.created += created
         if created:
             self.on_chunk(created)
+
+
+def _retired(
+    session: Session, account_id: int, system: System, listed: set[str], active: set[str]
+) -> list[str]:
+    """Source ids of links whose source product is not among the active ones listed while
+    their destination product is active."""
+    pairs = session.execute(
+        select(ProductLink.hubspot_id, ProductLink.quickbooks_id).where(
+            ProductLink.account_id == account_id
+        )
+    )
+    return [
+        source_id
+        for hubspot_id, quickbooks_id in pairs
+        for source_id, destination_id in [
+            (hubspot_id, quickbooks_id) if system == "hubspot" else (quickbooks_id, hubspot_id)
+        ]
+        if source_id is not None and source_id not in listed and destination_id in active
+    ]
 
 
 def run_chunk_size(ctx: SyncContext, run_id: int) -> int:

@@ -32,12 +32,15 @@ def check_still_current(account: Account | None, job: Job) -> None:
 
 
 def check_source_active(job: Job, current: Record | None) -> Record:
-    """The source product as it is now, or `Skip` when it is archived (HubSpot) or
-    inactive (QBO): archiving is not synced, the destination is left as it is."""
-    if current is None or not current.active:
+    """The source product as it is now, or `Skip` when it is archived (HubSpot), inactive
+    (QBO) or merged away, and the account's lifecycle policy is `ignore`: the destination
+    is left as it is (under `mirror` the job has gone to `workers.engine.lifecycle`)."""
+    # A HubSpot id merged into another product reads as that product: not this one.
+    if current is None or not current.active or current.id != job.source_id:
         raise Skip(
             "source_archived",
             f"{label(job.source_system)} product {job.source_id} is archived or inactive; "
-            "archiving is not synced, the destination product is left as it is.",
+            "the account's lifecycle policy is ignore, so the destination product is left as "
+            "it is.",
         )
     return current

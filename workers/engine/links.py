@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,16 @@ def linked_id(link: ProductLink, system: str) -> str | None:
 
 def unlink(session: Session, link_id: int) -> None:
     session.execute(delete(ProductLink).where(ProductLink.id == link_id))
+
+
+def move_link(session: Session, link_id: int, system: System, record_id: str) -> None:
+    """Point the link's ``system`` side at ``record_id`` (a merge's survivor)."""
+    column = "hubspot_id" if system == "hubspot" else "quickbooks_id"
+    session.execute(
+        update(ProductLink)
+        .where(ProductLink.id == link_id)
+        .values({column: record_id, "updated_at": utcnow()})
+    )
 
 
 @dataclass(frozen=True)

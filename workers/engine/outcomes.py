@@ -23,7 +23,7 @@ from models import HistoryEntry, Job, SyncRun, utcnow
 from workers import metrics
 from workers.errors import SyncError
 
-Action = Literal["created", "updated", "unchanged", "failed", "skipped"]
+Action = Literal["created", "updated", "unchanged", "failed", "skipped", "archived", "restored"]
 JobStatus = Literal["pending", "succeeded", "failed", "parked", "skipped"]
 HistoryStatus = Literal["succeeded", "failed", "skipped", "retrying", "parked"]
 
@@ -40,6 +40,9 @@ _RUN_COUNTER: dict[str, str] = {
     "unchanged": "unchanged",
     "failed": "failed",
     "skipped": "skipped",
+    # A run counts a lifecycle write as an update of the destination product.
+    "archived": "updated",
+    "restored": "updated",
 }
 
 

@@ -9,6 +9,12 @@
     last page: the same, with the cursor set to the window's end
     after each commit: the page's new jobs go to the caller, who enqueues them
 
+Under the lifecycle policy `mirror` the window also covers what the source's change
+listing does not show (HubSpot's archived products: `Catalog.retired_between`), and the
+mass-archive guard (`workers.engine.lifecycle_policy.guard`) counts the page's new jobs
+for archived products in the same transaction that inserts them, so a hold is committed
+before any of them can run.
+
 The cursor only ever moves to the end of a window whose changes all have job rows (G4),
 and never past the poll's own start minus the settle time (vendors' indexes lag). The
 overlap re-reads the last stretch each time; the job uniqueness rule absorbs it (repeats
@@ -22,22 +28,24 @@ otherwise the pages commit only jobs and the cursor moves at the end.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models import Account, Cursor, SyncRun, utcnow
+from models import Account, Cursor, Job, SyncRun, utcnow
 from models.db import session_scope
-from workers.catalog.port import source_of
+from workers.catalog.port import Change, source_of
 from workers.engine import run_wait
 from workers.engine.context import Dispatch, SyncContext
 from workers.engine.jobs import NewJob, insert_jobs
+from workers.engine.lifecycle_policy import guard, mirrors
 from workers.engine.locks import RedisLock, poll_lock
 from workers.errors import ParkedError
 
@@ -102,6 +110,8 @@ class _Window:
     started: datetime
     on_commit: OnCommit
     run_id: int | None = None
+    mirror: bool = False  # lifecycle policy `mirror`: archives are polled and guarded
+    retired: int = 0  # archives among this poll's new jobs, for the mass-archive guard
 
 
 @dataclass
@@ -140,6 +150,7 @@ def _poll(
             start_from=cursor.value if cursor else floor,
             started=started,
             on_commit=polled.created.extend if on_commit is None else on_commit,
+            mirror=mirrors(account),
         )
     end = started - timedelta(seconds=s.poll_settle_seconds)
     # Never reach back before the direction switch: what we wrote into this system while
@@ -149,8 +160,13 @@ def _poll(
     window_start = max(window.start_from - timedelta(seconds=s.poll_overlap_seconds), floor)
     window_start = window_start.replace(microsecond=0)
     catalog = ctx.catalogs(system, account_id)
-    changes = catalog.changed_between(window_start, end) if end > window_start else iter(())
+    changes: Iterator[Change] = iter(())
+    if end > window_start:
+        changes = catalog.changed_between(window_start, end)
+        if window.mirror:
+            changes = itertools.chain(changes, catalog.retired_between(window_start, end))
     page: list[NewJob] = []
+    retired: set[str] = set()
     ordered, newest = True, window_start
     cursor_at_start = window.start_from
     try:
@@ -158,11 +174,13 @@ def _poll(
             ordered = ordered and change.updated_at >= newest
             newest = max(newest, change.updated_at)
             page.append(NewJob(change.id, change.updated_at))
+            if change.retired:
+                retired.add(change.id)
             if len(page) >= POLL_PAGE:
                 # Every change up to the newest one seen has a job once this commits, as
                 # long as they came in time order (ties at `newest` are re-read next time).
-                _commit(ctx, window, page, newest if ordered else None)
-                page = []
+                _commit(ctx, window, page, newest if ordered else None, retired)
+                page, retired = [], set()
                 if lock is not None:
                     lock.extend()
                 spent = time.monotonic() - clock
@@ -173,15 +191,23 @@ def _poll(
                     log.info("poll of account %s paused at %s", account_id, newest)
                     polled.paused = True
                     return polled
-        _commit(ctx, window, page, max(end, window.start_from))
+        _commit(ctx, window, page, max(end, window.start_from), retired)
     except CursorMoved as moved:
         log.info("poll of account %s stopped: %s", account_id, moved)
     return polled
 
 
-def _commit(ctx: SyncContext, window: _Window, page: list[NewJob], to: datetime | None) -> None:
+def _commit(
+    ctx: SyncContext,
+    window: _Window,
+    page: list[NewJob],
+    to: datetime | None,
+    retired: set[str] | None = None,
+) -> None:
     """ONE transaction: the page's jobs and, when ``to`` is given, the cursor moved there
-    (compare-and-set from the version this poll holds); then its new jobs go to
+    (compare-and-set from the version this poll holds); under `mirror`, the mass-archive
+    guard over the poll's new archives (``retired``: ids of the page's archived ones), so
+    a hold is committed before any of their jobs can run; then its new jobs go to
     ``window.on_commit`` (never before the commit: a lost CAS rolls them back)."""
     with session_scope(ctx.database_url) as session:
         fresh = session.execute(
@@ -190,6 +216,9 @@ def _commit(ctx: SyncContext, window: _Window, page: list[NewJob], to: datetime 
         if fresh != window.direction:
             raise CursorMoved("direction changed during the poll")
         created = _record(session, window, page)
+        if window.mirror and retired and created:
+            window.retired += _new_among(session, created, retired)
+            guard(session, ctx.settings, window.account_id, window.retired, seen_by="A poll")
         if to is not None and to > window.start_from:
             window.version = _advance(
                 session, window.account_id, window.system, window.version, to, window.started
@@ -241,6 +270,18 @@ def _record(session: Session, window: _Window, changes: list[NewJob]) -> list[Di
         .values(total=SyncRun.total + len(created), status="running", finished_at=None)
     )
     return created
+
+
+def _new_among(session: Session, created: list[Dispatch], ids: set[str]) -> int:
+    """How many of the ``created`` jobs are for the source products ``ids``."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.id.in_([d.job_id for d in created]), Job.source_id.in_(list(ids)))
+        )
+        or 0
+    )
 
 
 def _cursor(session: Session, account_id: int, system: str) -> Cursor | None:

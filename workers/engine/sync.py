@@ -16,8 +16,9 @@ long waits and `ParkedError` â†’ parked in Postgres for the sweeper; terminal â†
 with code and message. The source system is only ever read.
 
 Decisions: an archived (HubSpot) or inactive (QBO) source product is *skipped* with a
-history row, never propagated: deactivating in the destination is a destructive act the
-user did not map. Jobs of a direction that is no longer active are *skipped*
+history row (`source_archived`) unless the account's lifecycle policy is `mirror`
+(`workers.engine.lifecycle`): deactivating in the destination is a destructive act the
+user opts into. Jobs of a direction that is no longer active are *skipped*
 (`direction_changed`) so nothing is ever written back into the old source.
 """
 
@@ -32,12 +33,13 @@ from datetime import datetime, timedelta
 from models import Account, Job, utcnow
 from models.db import session_scope
 from workers.catalog.port import Catalog, Direction, Record, destination_of
-from workers.engine import jobs
+from workers.engine import jobs, lifecycle
 from workers.engine.account_view import load_mappings
 from workers.engine.backoff import backoff_delay, should_park
 from workers.engine.conflicts import duplicate_sku
 from workers.engine.context import SyncContext
 from workers.engine.guards import Skip, check_source_active, check_still_current
+from workers.engine.lifecycle_policy import mirrors
 from workers.engine.links import NewLink, link_for, linked_id, save_links
 from workers.engine.locks import sku_lock
 from workers.engine.outcomes import Attempt, record_attempt
@@ -170,7 +172,10 @@ def read_and_map(
     job, account = claimed.job, claimed.account
     check_still_current(account, job)
     source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
-    current = check_source_active(job, lookup.current(source, job.source_id))
+    fetched = lookup.current(source, job.source_id)
+    if lifecycle.is_retired(account, job.source_id, fetched):
+        raise lifecycle.Retire(fetched)
+    current = check_source_active(job, fetched)
     attempt.sku = current.sku  # as stored, so a refused product is findable by SKU
     mapped = map_product(current, claimed.mappings, account.direction)  # type: ignore[arg-type]
     attempt.sku = mapped.sku
@@ -193,8 +198,14 @@ def _attempt(
 ) -> Written:
     job, account = claimed.job, claimed.account
     direction: Direction = account.direction  # type: ignore[assignment]
-    source, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
+    try:
+        source, current, mapped = read_and_map(ctx, claimed, attempt, lookup)
+    except lifecycle.Retire as retired:
+        source = ctx.catalogs(job.source_system, account.id)  # type: ignore[arg-type]
+        return lifecycle.retire(ctx, account, attempt, owner, source, retired.current)
     destination = ctx.catalogs(destination_of(direction), account.id)
+    if lifecycle.needs_lifecycle(account, current):
+        lifecycle.absorb(ctx, account, attempt, owner, source, current)
     check_unique_in_source(source, current, mapped.sku, lookup)
     lock = sku_lock(ctx.redis, account.id, mapped.sku, ttl_seconds=ctx.settings.job_lease_seconds)
     if not lock.acquire():
@@ -215,7 +226,11 @@ def _attempt(
             owner=owner,
             lock=lock,
         )
-        written = upsert.run(mapped, target, candidates=lookup.candidates(mapped.sku))
+        if mirrors(account) and linked and (target is None or not target.active):
+            # Active in the source, archived or inactive in the destination: restored.
+            written = upsert.restore(mapped, target)
+        else:
+            written = upsert.run(mapped, target, candidates=lookup.candidates(mapped.sku))
         # Recorded before the lock is released: the next holder must find the link (a
         # search might not show our create yet).
         with session_scope(ctx.database_url) as session:

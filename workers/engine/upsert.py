@@ -5,8 +5,10 @@ destination product instead of orphaning it), else by an exact SKU search: 0 mat
 create, 1 → update only what differs (nothing differs → zero writes), ≥ 2 → conflict.
 Writes happen only while the per-(account, SKU) lock is still ours.
 
-An inactive QBO item carrying the SKU counts as a match: it is updated (not reactivated,
-which is the user's call) and never duplicated by a second item with the same SKU.
+An inactive QBO item carrying the SKU counts as a match: it is updated, and never
+duplicated by a second item with the same SKU. It is made active again only when the
+account's lifecycle policy is `mirror` (`Upsert.restore`); under `ignore` that is the
+user's call.
 """
 
 from __future__ import annotations
@@ -71,10 +73,54 @@ class Upsert:
             recovered = target is not None and self.attempt.job.write_started_at is not None
         if target is None:
             return Written("created", self._create(mapped))
+        if not target.active and self.account.lifecycle_policy == "mirror":
+            return self.restore(mapped, target)  # inactive, found by its SKU
         written = self._update(target, mapped)
         if recovered:
             return self._recovered(written, mapped)
         return written
+
+    def restore(self, mapped: Mapped, target: Record | None) -> Written:
+        """The source is active again (lifecycle policy `mirror`) while its linked
+        destination product is inactive (QBO) or gone from view (HubSpot: archived). The
+        SKU must still be free among the destination's active products: if another one
+        holds it now, this is a conflict for a person (`sku_taken`), never a guess.
+        QBO: made active, with the fields that differ. HubSpot's API cannot restore an
+        archived product: a new one is created (the archived one stays in the recycle
+        bin)."""
+        if target is None and self.attempt.job.write_started_at is not None:
+            # An earlier attempt's create may have made it (its answer was lost): the
+            # plain path finds that product (after HubSpot's index caught up), and it is
+            # ours, not a product that took the SKU.
+            return self.run(mapped, None)
+        holders = [
+            r.id
+            for r in self.destination.find_by_sku(mapped.sku, include_inactive=False)
+            if r.sku == mapped.sku and r.active and (target is None or r.id != target.id)
+        ]
+        dst = label(self.destination.system)
+        if holders:
+            raise DataError(
+                f"{label(self.source.system)} product {self.attempt.job.source_id} is active "
+                f"again, but SKU {mapped.sku!r} is now used by {dst} product "
+                f"{', '.join(sorted(holders))}: its own {dst} product was not restored. Give "
+                "one of them another SKU, then retry.",
+                code="sku_taken",
+                system=self.destination.system,
+                details={"sku": mapped.sku, "ids": sorted(holders)},
+            )
+        if target is None or self.destination.system != "quickbooks":
+            self.attempt.notes.append(
+                f"{dst} cannot restore an archived product through its API: a new product "
+                "was created with the same values."
+                if self.destination.system == "hubspot"
+                else f"The linked {dst} item no longer exists: a new one was created."
+            )
+            return Written("restored", self._create(mapped))
+        diff = changes_needed(target, mapped)
+        body, record = self._write_update(target, {"Active": True, **update_body(diff)}, mapped)
+        self.attempt.changes = {**updated_changes(diff, body), "Active": [False, True]}
+        return Written("restored", record)
 
     def _recovered(self, written: Written, mapped: Mapped) -> Written:
         """The history tells what happened: created (by the attempt whose answer was
@@ -156,15 +202,22 @@ class Upsert:
         diff = changes_needed(target, mapped)
         if not diff:
             return Written("unchanged", target)
-        body = update_body(diff)
+        body, record = self._write_update(target, update_body(diff), mapped)
+        self.attempt.changes = updated_changes(diff, body)
+        return Written("updated", record)
+
+    def _write_update(
+        self, target: Record, body: dict[str, Any], mapped: Mapped
+    ) -> tuple[dict[str, Any], Record]:
+        """Send ``body``; a name QuickBooks refuses as a duplicate is made unique by the
+        SKU and sent once more. Returns the body sent last and the written product."""
         self._before_write(create=False)
         try:
             record = self.destination.update(target, body, request_id=self.attempt.job.request_id)
         except DuplicateName as err:
             body = self._renamed(body, mapped, err)
             record = self.destination.update(target, body, request_id=self._fresh_request_id())
-        self.attempt.changes = updated_changes(diff, body)
-        return Written("updated", record)
+        return body, record
 
     def _renamed(
         self, fields: dict[str, Any], mapped: Mapped, refused: DuplicateName

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -13,9 +14,11 @@ from workers.catalog.hubspot import batch, search, sku_lookup
 from workers.catalog.hubspot import schema as portal_schema
 from workers.catalog.hubspot.records import (
     DEFAULT_PROPERTIES,
+    MODIFIED,
     SKU,
     WRITE_ID,
     epoch_ms,
+    parse_time,
     record_from,
     wire_properties,
 )
@@ -57,22 +60,37 @@ class HubSpotCatalog:
     def changed_between(self, start: datetime, end: datetime) -> Iterator[Change]:
         yield from search.changes(self.caller, int(epoch_ms(start)), int(epoch_ms(end)))
 
+    def retired_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        # Search never shows archived products, and the archived listing has no time
+        # filter: the recycle bin (90 days of archives) is read whole, 100 a page, and
+        # filtered by `archivedAt` here.
+        for obj in self._pages(archived=True, properties=[MODIFIED]):
+            stamp = obj.get("archivedAt")
+            if not stamp:
+                continue
+            archived_at = parse_time(stamp)
+            if start <= archived_at <= end:
+                yield Change(id=str(obj["id"]), updated_at=archived_at, retired=True)
+
     def iter_all(self, *, include_inactive: bool = False) -> Iterator[Record]:
         yield from self._list(archived=False)
         if include_inactive:
             yield from self._list(archived=True)
 
     def _list(self, *, archived: bool) -> Iterator[Record]:
+        for obj in self._pages(archived=archived, properties=self.properties):
+            yield record_from(obj)
+
+    def _pages(self, *, archived: bool, properties: Sequence[str]) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {
             "limit": LIST_PAGE,
-            "properties": ",".join(self.properties),
+            "properties": ",".join(properties),
             "archived": "true" if archived else "false",
         }
         seen: set[str] = set()
         while True:
             body = json_or_transient(self.caller.call("GET", OBJECTS, params=params), "hubspot")
-            for obj in body.get("results", []):
-                yield record_from(obj)
+            yield from body.get("results", [])
             after = (body.get("paging") or {}).get("next", {}).get("after")
             if not after:
                 return
@@ -186,6 +204,13 @@ class HubSpotCatalog:
         )
         record = record_from(json_or_transient(response, "hubspot"))
         return _merged(record, current.fields, properties)
+
+    def deactivate(self, current: Record, *, request_id: str) -> Record:
+        # DELETE moves it to the recycle bin (restorable there for 90 days); 204 also for
+        # one already archived, and a 404 means it is gone already: the same outcome.
+        with contextlib.suppress(NotFound):
+            self.caller.call("DELETE", f"{OBJECTS}/{quote(current.id, safe='')}")
+        return replace(current, active=False)
 
     def write_many(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
         creates = [w for w in writes if w.current is None]

@@ -13,6 +13,8 @@ from workers.errors import DataError, TransientError
 SKU = "hs_sku"
 MODIFIED = "hs_lastmodifieddate"
 WRITE_ID = "productsync_write_id"
+# On a product that survived a merge: the ids of the products merged into it (`;`-separated).
+MERGED = "hs_merged_object_ids"
 
 # Properties read with every product: the standard ones a mapping can use, plus the
 # timestamps and our idempotency key. Unknown names are ignored by HubSpot on read.
@@ -29,7 +31,14 @@ DEFAULT_PROPERTIES = (
     "createdate",
     MODIFIED,
     "hs_object_id",
+    MERGED,
 )
+
+
+def merged_ids(record: Record) -> list[str]:
+    """The ids of the products merged into ``record`` (HubSpot keeps them on the survivor)."""
+    raw = record.fields.get(MERGED) or ""
+    return [part.strip() for part in raw.split(";") if part.strip()]
 
 
 def record_from(obj: Mapping[str, Any]) -> Record:

@@ -77,7 +77,10 @@ class QuickBooksCatalog:
         for record in records:
             if start <= record.updated_at <= end and record.id not in seen:
                 seen.add(record.id)
-                yield Change(id=record.id, updated_at=record.updated_at)
+                yield Change(id=record.id, updated_at=record.updated_at, retired=not record.active)
+
+    def retired_between(self, start: datetime, end: datetime) -> Iterator[Change]:
+        return iter(())  # CDC and the paged query show inactive (and deleted) items already
 
     def _cdc(self, start: datetime) -> list[dict[str, Any]] | None:
         """CDC's changes since ``start``, or None when it hit its 1,000-object cap."""
@@ -188,6 +191,13 @@ class QuickBooksCatalog:
     def update(self, current: Record, changes: Mapping[str, Any], *, request_id: str) -> Record:
         body = _update_body(current, changes)
         return self._write(body, request_id, name=changes.get("Name"))
+
+    def deactivate(self, current: Record, *, request_id: str) -> Record:
+        # QBO never deletes items: inactive is its "deleted" (it may rename the item
+        # "<name> (deleted)"; a restore writes the mapped name back).
+        if not current.active:
+            return current
+        return self.update(current, {"Active": False}, request_id=request_id)
 
     def write_many(self, writes: Sequence[Write]) -> dict[str, Record | SyncError]:
         # Canonical order, so the same writes always make the same batches (and so the
