@@ -123,17 +123,6 @@ def clear_poll_wait(ctx: SyncContext, account_id: int) -> None:
         )
 
 
-def polls_waiting(ctx: SyncContext) -> dict[int, datetime | None]:
-    """Accounts whose poll waits, with when it may be tried again."""
-    with session_scope(ctx.database_url) as session:
-        rows = session.execute(
-            select(SyncRun.account_id, SyncRun.next_attempt_at).where(
-                SyncRun.kind == "poll", SyncRun.status == "waiting"
-            )
-        ).all()
-    return {account_id: at for account_id, at in rows}
-
-
 def _direction(session: Session, account_id: int) -> str | None:
     account = session.get(Account, account_id)
     return None if account is None else account.direction
