@@ -115,12 +115,19 @@ def parser() -> argparse.ArgumentParser:
         help=f"products of its big full sync (default {ManyPlan.big_products})",
     )
     p.add_argument(
-        "--many-processes",
+        "--many-workers",
         type=int,
-        nargs=2,
-        default=(ManyPlan.poll_processes, ManyPlan.bulk_processes),
-        metavar=("POLL_SYNC", "BULK"),
-        help="worker processes of its `poll,sync` and `bulk` workers",
+        nargs=3,
+        default=(ManyPlan.poll_concurrency, ManyPlan.sync_processes, ManyPlan.bulk_processes),
+        metavar=("POLL", "SYNC", "BULK"),
+        help="concurrency of its `poll`, `sync` and `bulk` workers (default "
+        f"{ManyPlan.poll_concurrency} {ManyPlan.sync_processes} {ManyPlan.bulk_processes})",
+    )
+    p.add_argument(
+        "--many-poll-pool",
+        choices=("threads", "prefork"),
+        default=ManyPlan.poll_pool,
+        help=f"Celery pool of its `poll` worker (default {ManyPlan.poll_pool})",
     )
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--doc", type=Path, default=DOC_PATH, help="markdown page to write")
@@ -157,12 +164,14 @@ def _retention_plan(args: argparse.Namespace) -> RetentionPlan | None:
 def _many_plan(args: argparse.Namespace) -> ManyPlan | None:
     if not args.many_accounts:
         return None
-    poll, bulk = args.many_processes
+    poll, sync, bulk = args.many_workers
     return ManyPlan(
         accounts=args.many_accounts,
         big_products=args.many_big,
         preset=args.many_preset,
-        poll_processes=poll,
+        poll_pool=args.many_poll_pool,
+        poll_concurrency=poll,
+        sync_processes=sync,
         bulk_processes=bulk,
     )
 
