@@ -51,3 +51,10 @@ def ticks(beat_log: str, worker_log: str) -> Ticks:
 
 def polls_done(worker_log: str) -> int:
     return len(POLLS.findall(worker_log))
+
+
+def task_seconds(worker_log: str, task: str) -> list[float]:
+    """How long each run of ``task`` took (Celery's "succeeded in" figure: wall time in
+    the pool, network waits included)."""
+    done = re.compile(r"Task " + re.escape(task) + r"\[[^\]]+\] succeeded in ([0-9.e-]+)s")
+    return [float(m.group(1)) for m in done.finditer(worker_log)]

@@ -34,7 +34,7 @@ from bench.environment import Bench, Config, bench_stack
 from bench.presets import parse_preset
 from bench.procstat import tree_cpu_seconds
 from bench.results import LatencySummary, spread
-from models import Account, Cursor
+from models import Account, Cursor, Job
 from models.db import session_scope
 from tests.support.stack import StackAccount
 
@@ -62,6 +62,14 @@ class ManyPlan:
     sync_processes: int = 4  # the `sync` worker (the edits' product jobs)
     bulk_processes: int = 4  # the `bulk` worker (the big full sync)
     timeout: float = 1800.0
+
+
+@dataclass(frozen=True)
+class _Edit:
+    at: float  # just before the edit was made (unix time)
+    phase: str
+    account_id: int
+    product_id: str
 
 
 @dataclass
@@ -160,6 +168,29 @@ def _arrivals(bench: Bench, since: int, big_realm: str, found: dict[str, float])
     return last
 
 
+def _split(bench: Bench, sent: dict[str, _Edit], found: dict[str, float]) -> dict[str, Any]:
+    """Each phase's latency in two: edit → the job row its poll made (waiting for the
+    poll, the settle window), and job row → destination (queue and sync)."""
+    with session_scope(bench.stack.database_url) as session:
+        rows = session.execute(
+            select(Job.account_id, Job.source_id, Job.created_at).where(
+                Job.run_id.is_(None), Job.source_system == "hubspot"
+            )
+        ).all()
+    jobs: dict[tuple[int, str], list[float]] = {}
+    for account_id, source_id, created in rows:
+        jobs.setdefault((account_id, source_id), []).append(created.timestamp())
+    parts: dict[str, dict[str, list[float]]] = {
+        p: {"to_job": [], "job_to_destination": []} for p in ("alone", "busy")
+    }
+    for marker, edit in sent.items():
+        made = [t for t in jobs.get((edit.account_id, edit.product_id), []) if t >= edit.at]
+        if marker in found and made:
+            parts[edit.phase]["to_job"].append(min(made) - edit.at)
+            parts[edit.phase]["job_to_destination"].append(found[marker] - min(made))
+    return {p: {k: spread(v, 2) for k, v in d.items()} for p, d in parts.items()}
+
+
 def measure_many(config: Config, plan: ManyPlan) -> dict[str, Any]:
     real = Config(parse_preset(plan.preset), config.latency, config.workers)
     k = real.preset.scale
@@ -191,7 +222,7 @@ def _measure(
     # would replace the first's marker, which then never arrives.
     targets = [(account, product) for account, products in small for product in products]
     random.Random(14).shuffle(targets)
-    sent: dict[str, tuple[float, str]] = {}  # marker → (edit time, phase)
+    sent: dict[str, _Edit] = {}
     run_state = None
     cpu: dict[str, float] = {}
     try:
@@ -216,7 +247,8 @@ def _measure(
                 time.sleep(max(0.0, due - time.monotonic()))
                 account, product = targets[count % len(targets)]
                 marker = f"many-{count}-{uuid.uuid4().hex[:8]}"
-                sent[marker] = (_edit(bench, account, product, marker), phase)
+                when = _edit(bench, account, product, marker)
+                sent[marker] = _Edit(when, phase, account.id, product)
                 count += 1
 
         edit_until("alone", lambda: time.monotonic() - started >= plan.alone_seconds)
@@ -241,11 +273,10 @@ def _measure(
         while len(found) < len(sent) and time.monotonic() < grace:
             seq = _arrivals(bench, seq, big.realm_id, found)
             time.sleep(1.0)
-        cpu = {"sync": tree_cpu_seconds(worker.pid) - cpu_start["sync"],
-               "bulk": tree_cpu_seconds(bulk.pid) - cpu_start["bulk"]}  # fmt: skip
-        polls = celerylog.polls_done(worker.output()) - polls_start
+        cpu = {name: tree_cpu_seconds(w.pid) - cpu_start[name] for name, w in workers.items()}
+        polls = celerylog.polls_done(poller.output()) - polls_start
         processes = footprint.processes(
-            {"poll,sync worker": worker, "bulk worker": bulk, "beat": beat}
+            {"poll worker": poller, "sync worker": worker, "bulk worker": bulk, "beat": beat}
         )
     finally:
         stop.set()
@@ -254,11 +285,11 @@ def _measure(
             process.stop()
     ticks = celerylog.ticks(beat.output(), poller.output())
     by_phase: dict[str, list[float]] = {"alone": [], "busy": []}
-    for marker, (when, phase) in sent.items():
+    for marker, edit in sent.items():
         if marker in found:
-            by_phase[phase].append(found[marker] - when)
+            by_phase[edit.phase].append(found[marker] - edit.at)
     missing = {
-        p: sum(1 for m, (_, q) in sent.items() if q == p and m not in found) for p in by_phase
+        p: sum(1 for m, e in sent.items() if e.phase == p and m not in found) for p in by_phase
     }
     latency = {p: LatencySummary(v, missing[p]).as_dict() for p, v in by_phase.items()}
     synced = sum(len(v) for v in by_phase.values())
@@ -281,9 +312,16 @@ def _measure(
         },
         "poll_lag_seconds": {p: spread(v, 2) for p, v in samples.poll_lag.items()},
         "change_to_destination_seconds": latency,
+        "split_seconds": _split(bench, sent, found),
         "full_sync_adds_p95_seconds": round(latency["busy"]["p95"] - latency["alone"]["p95"], 3),
         "tick": ticks.as_dict(),
         "polls": polls,
+        "task_seconds": {
+            "poll": spread(celerylog.task_seconds(poller.output(), "productsync.poll"), 3),
+            "sync_product": spread(
+                celerylog.task_seconds(worker.output(), "productsync.sync_product"), 3
+            ),
+        },
         "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
         "cpu_ms": {
             "per_poll": round(cpu.get("poll", 0.0) * 1000 / max(polls, 1), 2),
