@@ -221,3 +221,24 @@ def test_the_tick_reads_only_the_due_accounts_however_many_are_idle(ctx: SyncCon
     finally:
         event.remove(engine, "after_cursor_execute", count)
     assert sum(rows) == len(due), f"the tick read {rows} rows for {len(due)} due accounts"
+
+
+def test_a_poll_that_finds_nothing_costs_two_transactions(
+    ctx: SyncContext, account_id: int
+) -> None:
+    """A thousand idle accounts are a thousand of these every interval: one read of the
+    account and its cursor, one transaction that marks the poll done (and clears a wait
+    it may have had); a third, for the wait alone, was 2 ms of CPU a poll."""
+    poll_account(ctx, account_id)  # the first poll creates the cursor
+    transactions: list[object] = []
+
+    def committed(conn: object) -> None:
+        transactions.append(conn)
+
+    engine = engine_for(ctx.database_url)
+    event.listen(engine, "commit", committed)
+    try:
+        assert poll_account(ctx, account_id) == []
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(transactions) == 2

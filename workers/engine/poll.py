@@ -84,7 +84,6 @@ def poll_account(
         raise
     finally:
         lock.release()
-    run_wait.clear_poll_wait(ctx, account_id)
     if polled.paused and on_pause is not None:
         on_pause()  # after the release: the next poll must find the lock free
     return polled.created
@@ -190,6 +189,8 @@ def _commit(ctx: SyncContext, window: _Window, page: list[NewJob], to: datetime 
         if fresh != window.direction:
             raise CursorMoved("direction changed during the poll")
         created = _record(session, window, page)
+        if to is not None:
+            run_wait.clear_poll_wait(session, window.account_id)  # the source answered
         if to is not None and to > window.start_from:
             window.version = _advance(
                 session, window.account_id, window.system, window.version, to, window.started
