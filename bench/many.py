@@ -174,7 +174,7 @@ def _split(bench: Bench, sent: dict[str, _Edit], found: dict[str, float]) -> dic
     with session_scope(bench.stack.database_url) as session:
         rows = session.execute(
             select(Job.account_id, Job.source_id, Job.created_at).where(
-                Job.run_id.is_(None), Job.source_system == "hubspot"
+                Job.reason == "poll", Job.source_system == "hubspot"
             )
         ).all()
     jobs: dict[tuple[int, str], list[float]] = {}
