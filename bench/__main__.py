@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.environment import Config
 from bench.machine import ROOT
+from bench.many import ManyPlan
 from bench.presets import LATENCIES, parse_preset
 from bench.realspeed import RealSpeedPlan
 from bench.report import DOC_PATH, RESULTS_DIR, json_path, render, write_json
@@ -99,6 +100,40 @@ def parser() -> argparse.ArgumentParser:
         default=1_000_000,
         help="old history rows pruned while the steady state runs again (0: skip)",
     )
+    p.add_argument(
+        "--many-accounts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run the many-accounts scenario with N small accounts (default 0: skip; "
+        "1000 is the issue's, about 8 minutes)",
+    )
+    p.add_argument(
+        "--many-preset",
+        default=ManyPlan.preset,
+        help=f"preset of the many-accounts scenario (default {ManyPlan.preset})",
+    )
+    p.add_argument(
+        "--many-big",
+        type=int,
+        default=ManyPlan.big_products,
+        help=f"products of its big full sync (default {ManyPlan.big_products})",
+    )
+    p.add_argument(
+        "--many-workers",
+        type=int,
+        nargs=3,
+        default=(ManyPlan.poll_concurrency, ManyPlan.sync_processes, ManyPlan.bulk_processes),
+        metavar=("POLL", "SYNC", "BULK"),
+        help="concurrency of its `poll`, `sync` and `bulk` workers (default "
+        f"{ManyPlan.poll_concurrency} {ManyPlan.sync_processes} {ManyPlan.bulk_processes})",
+    )
+    p.add_argument(
+        "--many-poll-pool",
+        choices=("threads", "prefork"),
+        default=ManyPlan.poll_pool,
+        help=f"Celery pool of its `poll` worker (default {ManyPlan.poll_pool})",
+    )
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--doc", type=Path, default=DOC_PATH, help="markdown page to write")
     p.add_argument("--render", type=Path, metavar="JSON", help="only re-render a saved run")
@@ -131,6 +166,21 @@ def _retention_plan(args: argparse.Namespace) -> RetentionPlan | None:
     return RetentionPlan(args.retention_rows, products, steady)
 
 
+def _many_plan(args: argparse.Namespace) -> ManyPlan | None:
+    if not args.many_accounts:
+        return None
+    poll, sync, bulk = args.many_workers
+    return ManyPlan(
+        accounts=args.many_accounts,
+        big_products=args.many_big,
+        preset=args.many_preset,
+        poll_pool=args.many_poll_pool,
+        poll_concurrency=poll,
+        sync_processes=sync,
+        bulk_processes=bulk,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -144,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         preset = parse_preset(args.preset or (QUICK_PRESET if args.quick else DEFAULT_PRESET))
         parse_preset(args.real_preset)
+        parse_preset(args.many_preset)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         profile_products=args.profile_n,
         real_speed=_real_speed(args),
         retention=_retention_plan(args),
+        many=_many_plan(args),
     )
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     doc = new_document(config, command.strip())

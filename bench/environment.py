@@ -82,9 +82,11 @@ class Bench:
         """The workers' environment (``PRODUCTSYNC_*``)."""
         return {**self.stack.env(), **PRODUCTION_HTTP}
 
-    def start_worker(self, name: str, queues: tuple[str, ...], concurrency: int) -> Process:
+    def start_worker(
+        self, name: str, queues: tuple[str, ...], concurrency: int, *, pool: str = "prefork"
+    ) -> Process:
         return self.stack.start_worker(
-            name, queues=queues, concurrency=concurrency, env=PRODUCTION_HTTP
+            name, queues=queues, concurrency=concurrency, env=PRODUCTION_HTTP, pool=pool
         )
 
     def start_beat(self, name: str) -> Process:

@@ -18,11 +18,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench import syncs
+from bench import footprint, syncs
 from bench.calls import categorize
 from bench.environment import Bench, Config, bench_stack
+from bench.floor import rate_floor
 from bench.ledgers import Mark
 from bench.presets import parse_preset
+from bench.results import SyncMeasurement
 from models import HistoryEntry
 from models.db import session_scope
 from workers.catalog.port import destination_of, source_of
@@ -30,6 +32,8 @@ from workers.catalog.port import destination_of, source_of
 log = logging.getLogger("bench")
 
 SCENARIO = "real"
+# A run at a sped-up preset also says what the same calls would need at the real limits.
+REAL_LIMITS = "starter*1"
 # Why a product of a full sync may need a write of its own.
 NEEDED = {
     "renamed": "QuickBooks refused the name as a duplicate (written again, renamed)",
@@ -52,9 +56,7 @@ class RealSpeedPlan:
     run_timeout: float = 1800.0
 
 
-def measure_real_speed(
-    config: Config, plan: RealSpeedPlan, doc: dict[str, Any], save: Any
-) -> None:
+def measure_real_speed(config: Config, plan: RealSpeedPlan, doc: dict[str, Any], save: Any) -> None:
     """Append one ``real`` run per direction to ``doc["runs"]``."""
     real = Config(parse_preset(plan.preset), config.latency, config.workers)
     with bench_stack(real) as bench:
@@ -70,16 +72,37 @@ def _one(bench: Bench, direction: str, products: int, timeout: float) -> dict[st
     bench.seed_source(account, direction, products)
     worker = bench.start_worker(f"real-{direction}", ("bulk",), bench.config.workers)
     mark = bench.ledgers.mark()
+    tables = footprint.table_bytes(bench.stack.database_url)
     try:
         sync = syncs.ours(bench, account, direction, SCENARIO, worker, timeout=timeout)
+        # Before the worker stops: its processes' high-water marks go with them.
+        processes = footprint.processes({"worker": worker})
     finally:
         worker.stop()
     result = sync.as_dict()
+    result["footprint"] = {
+        "processes": processes,
+        "tables": footprint.table_growth(
+            tables, footprint.table_bytes(bench.stack.database_url), products
+        ),
+        "redis": footprint.redis_memory(bench.stack.redis.url),
+    }
+    if bench.config.preset.name != parse_preset(REAL_LIMITS).name:
+        result["estimate_at_real_limits"] = estimate(sync, REAL_LIMITS)
     single = single_writes(bench, mark, direction)
     result["per_product_path"] = per_product_path(bench, account.id, single)
     result["phases"] = phases(bench, mark, direction)
     log.info("  %.1f s (floor %.1f s), %s", sync.wall_seconds, sync.floor.seconds, sync.outcomes)
     return result
+
+
+def estimate(sync: SyncMeasurement, preset: str) -> dict[str, Any]:
+    """The rate-limit floor of the same calls at ``preset``: what a run there would take
+    at the least, when CPU and latency keep up (they do at k = 1: the measured wall /
+    floor of the real-speed runs says by how much)."""
+    calls = {system: tally.by_category() for system, tally in sync.calls.items()}
+    floor = rate_floor(parse_preset(preset).buckets(), calls)
+    return {"preset": preset, "floor_seconds": round(floor.seconds, 1), "binding": floor.binding}
 
 
 def phases(bench: Bench, mark: Mark, direction: str) -> dict[str, float]:
@@ -142,9 +165,7 @@ def per_product_path(bench: Bench, account_id: int, single_writes: int) -> dict[
                 HistoryEntry.account_id == account_id
             )
         ).all()
-        attempts = session.scalar(
-            select(func.count()).where(HistoryEntry.account_id == account_id)
-        )
+        attempts = session.scalar(select(func.count()).where(HistoryEntry.account_id == account_id))
     reasons: Counter[str] = Counter()
     for code, details in rows:
         notes = " ".join((details or {}).get("notes") or [])

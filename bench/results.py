@@ -85,6 +85,15 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def spread(values: Sequence[float], digits: int = 3) -> dict[str, float]:
+    """p50, p95 and max of ``values`` (0.0 each for none)."""
+    return {
+        "p50": round(percentile(values, 50), digits),
+        "p95": round(percentile(values, 95), digits),
+        "max": round(max(values, default=0.0), digits),
+    }
+
+
 @dataclass
 class LatencySummary:
     """Change → destination latencies of one steady-state run, in seconds."""

@@ -13,6 +13,7 @@ from bench import syncs
 from bench.environment import Bench, Config, bench_stack
 from bench.machine import load_average, machine_facts
 from bench.machinery import measure_memory
+from bench.many import ManyPlan, measure_many
 from bench.profile import explain_cpu, profile_sync
 from bench.realspeed import RealSpeedPlan, measure_real_speed
 from bench.retention import RetentionPlan, measure_retention
@@ -39,6 +40,7 @@ class Plan:
     retention: RetentionPlan | None = field(default_factory=RetentionPlan)
     run_timeout: float = 1800.0
     real_speed: RealSpeedPlan | None = field(default_factory=RealSpeedPlan)
+    many: ManyPlan | None = None  # behind a flag: about 8 minutes at 1,000 accounts
 
 
 def new_document(config: Config, command: str) -> dict[str, Any]:
@@ -97,6 +99,9 @@ def run(config: Config, plan: Plan, doc: dict[str, Any], save: Save) -> dict[str
             doc["machinery"]["cpu_explanation"] = explain_cpu(profile)
     if plan.real_speed is not None:
         measure_real_speed(config, plan.real_speed, doc, save)
+    if plan.many is not None:
+        doc["many_accounts"] = measure_many(config, plan.many)
+        save(doc)
     meta["load_average_end"] = load_average()
     meta["duration_seconds"] = round(time.perf_counter() - started, 1)
     save(doc)

@@ -7,6 +7,7 @@ children must never share their parent's connections).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,14 +15,19 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[tuple[int, str], Engine] = {}
+# The poll worker runs its tasks in threads: they share the process's one engine.
+_lock = threading.Lock()
 
 
 def engine_for(url: str) -> Engine:
     key = (os.getpid(), url)
     engine = _engines.get(key)
     if engine is None:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-        _engines[key] = engine
+        with _lock:
+            engine = _engines.get(key)
+            if engine is None:
+                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+                _engines[key] = engine
     return engine
 
 

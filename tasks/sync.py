@@ -12,6 +12,7 @@ from tasks.app import app
 from tasks.context import current_broker, current_context
 from tasks.dispatch import announce_chunks, announce_grouped
 from workers import engine
+from workers.engine import poll_marks
 from workers.errors import RetryableError, SyncError
 from workers.webhooks import coalesce
 
@@ -48,6 +49,7 @@ def sync_chunk(job_ids: list[int]) -> int:
 @app.task(name="productsync.poll")
 def poll(account_id: int) -> int:
     sent = 0
+    paused = False
 
     def announce_page(dispatches: list[engine.Dispatch]) -> None:
         # Each committed page at once, in chunks: the poll holds one page, its jobs start
@@ -56,7 +58,10 @@ def poll(account_id: int) -> int:
         sent += announce_chunks(dispatches, engine.CHUNK)
 
     def go_on() -> None:
-        # The window's rest is the next poll's: now, not at the next tick.
+        # The window's rest is the next poll's: now, not at the next tick. That poll
+        # inherits the account's mark (`poll_marks`) and clears it when it ends.
+        nonlocal paused
+        paused = True
         poll.apply_async(args=[account_id], expires=_expiry())
 
     context = current_context()
@@ -72,13 +77,19 @@ def poll(account_id: int) -> int:
     except SyncError as err:
         # The cursor did not pass what failed; the next tick polls from there again.
         log.warning("poll of account %s failed: [%s] %s", account_id, err.code, err.message)
+    finally:
+        if not paused:
+            poll_marks.release(context.redis, account_id)
     return sent
 
 
 @app.task(name="productsync.tick")
 def tick() -> int:
-    """Beat's heartbeat: poll every enabled account whose interval has passed."""
-    due = engine.due_accounts(current_context())
+    """Beat's heartbeat: poll every enabled account whose interval has passed, unless its
+    last poll is still queued or running (`poll_marks`: ticks that queued behind their
+    own polls must not send them all again)."""
+    context = current_context()
+    due = poll_marks.claim(context.redis, engine.due_accounts(context), ttl_seconds=_expiry())
     for account_id in due:
         poll.apply_async(args=[account_id], expires=_expiry())
     return len(due)

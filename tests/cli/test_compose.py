@@ -106,6 +106,10 @@ def test_services(config: dict[str, Any]) -> None:
         command = services[f"worker-{queue}"]["command"]
         assert command[:4] == ["celery", "-A", "tasks.app", "worker"]
         assert command[command.index("-Q") + 1] == queue
+    # Polls wait on the network: threads, many of them (bench: many accounts).
+    poll = services["worker-poll"]["command"]
+    assert poll[poll.index("--pool") + 1] == "threads"
+    assert int(poll[poll.index("--concurrency") + 1]) >= 16
     beats = [name for name, s in services.items() if "beat" in s.get("command", [])]
     assert beats == ["beat"]
     for name in ("worker-poll", "worker-sync", "worker-bulk", "beat", "flower", "web"):

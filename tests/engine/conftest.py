@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import kombu.pools
 import pytest
 import redis
 from sqlalchemy import text
 
 from models.db import session_scope
 from models.migrate import upgrade
+from tasks import app
 from tests.support.memory_catalog import MemoryCatalog
 from workers.catalog.port import System
 from workers.engine import SyncContext
@@ -36,6 +38,26 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     yield client
     client.flushdb()  # our own throwaway server, never the shared one
     client.close()
+
+
+@pytest.fixture
+def broker(redis_url: str) -> Iterator[redis.Redis]:
+    """The app publishing to the session's throwaway Redis (never the configured one)."""
+    configured, pool = app.conf.broker_url, app._pool
+    app.conf.broker_url, app._pool = redis_url, None
+    client = redis.Redis.from_url(redis_url)
+    client.delete("poll", "sync", "bulk")  # earlier tests share this Redis and may have left some
+    try:
+        yield client
+    finally:
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url, app._pool = configured, pool
+        # kombu keeps producer pools per broker URL, the closed one among them.
+        app.amqp._producer_pool = None
+        kombu.pools.reset()
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture

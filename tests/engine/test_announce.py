@@ -7,35 +7,13 @@ import base64
 import json
 from collections.abc import Iterator
 
-import kombu.pools
 import pytest
 import redis
 from celery._state import _task_stack
 
-from tasks import app
 from tasks.dispatch import announce, announce_chunks, announce_grouped
 from tasks.sync import poll
 from workers.engine import Dispatch
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[redis.Redis]:
-    """The app publishing to the session's throwaway Redis (never the configured one)."""
-    configured, pool = app.conf.broker_url, app._pool
-    app.conf.broker_url, app._pool = redis_url, None
-    client = redis.Redis.from_url(redis_url)
-    client.delete("sync", "bulk")  # earlier tests share this Redis and may have left some
-    try:
-        yield client
-    finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url, app._pool = configured, pool
-        # kombu keeps producer pools per broker URL, the closed one among them.
-        app.amqp._producer_pool = None
-        kombu.pools.reset()
-        client.flushdb()
-        client.close()
 
 
 @pytest.fixture

@@ -6,16 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 import celeryconfig
-from models import Account, Cursor, Job, utcnow
-from models.db import session_scope
+from models import Account, Cursor, Job, SyncRun, utcnow
+from models.db import engine_for, session_scope
 from tests.support.memory_catalog import FailingAfter, MemoryCatalog
-from workers.catalog.port import Change
+from workers.catalog.port import Change, source_of
 from workers.engine import Dispatch, SyncContext, due_accounts, poll_account
+from workers.engine.accounts import create_account
 from workers.errors import QuotaExhausted
 from workers.settings import get_settings
 
@@ -165,3 +167,78 @@ def test_a_poll_that_loses_the_cursor_race_hands_over_nothing(
 def test_beat_ticks_as_often_as_the_settings_say() -> None:
     # `due_accounts` allows half of this tick as slack: the two must not drift apart.
     assert celeryconfig.beat_schedule["tick"]["schedule"] == get_settings().poll_tick_seconds
+
+
+def test_the_tick_reads_only_the_due_accounts_however_many_are_idle(ctx: SyncContext) -> None:
+    """Beat's tick must not grow with idle accounts: the database picks the due ones, and
+    what the tick reads is their ids alone (it read every account and every cursor)."""
+    now = utcnow()
+    with session_scope(ctx.database_url) as session:
+        accounts = [
+            create_account(
+                session,
+                name=f"idle-{n}",
+                direction="quickbooks_to_hubspot" if n % 2 else "hubspot_to_quickbooks",
+                poll_interval_seconds=60,
+            )
+            for n in range(300)
+        ]
+        session.flush()
+        never_polled, switched, waiting, *idle = accounts
+        for account in [switched, waiting, *idle]:
+            polled_at = now if account in idle else now - timedelta(hours=1)
+            session.add(
+                Cursor(
+                    account_id=account.id,
+                    # `switched` changed direction since: it has no cursor of its source.
+                    source_system="quickbooks"
+                    if account is switched
+                    else source_of(account.direction),  # type: ignore[arg-type]
+                    value=now,
+                    polled_at=polled_at,
+                )
+            )
+        session.add(
+            SyncRun(
+                account_id=waiting.id,
+                kind="poll",
+                direction=waiting.direction,
+                status="waiting",
+                next_attempt_at=now + timedelta(minutes=5),
+            )
+        )
+        due = sorted([never_polled.id, switched.id])
+    rows: list[int] = []
+
+    def count(conn: object, cursor: Any, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            rows.append(cursor.rowcount)
+
+    engine = engine_for(ctx.database_url)
+    event.listen(engine, "after_cursor_execute", count)
+    try:
+        assert due_accounts(ctx) == due
+    finally:
+        event.remove(engine, "after_cursor_execute", count)
+    assert sum(rows) == len(due), f"the tick read {rows} rows for {len(due)} due accounts"
+
+
+def test_a_poll_that_finds_nothing_costs_two_transactions(
+    ctx: SyncContext, account_id: int
+) -> None:
+    """A thousand idle accounts are a thousand of these every interval: one read of the
+    account and its cursor, one transaction that marks the poll done (and clears a wait
+    it may have had); a third, for the wait alone, was 2 ms of CPU a poll."""
+    poll_account(ctx, account_id)  # the first poll creates the cursor
+    transactions: list[object] = []
+
+    def committed(conn: object) -> None:
+        transactions.append(conn)
+
+    engine = engine_for(ctx.database_url)
+    event.listen(engine, "commit", committed)
+    try:
+        assert poll_account(ctx, account_id) == []
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(transactions) == 2

@@ -192,10 +192,11 @@ class Stack:
         queues: tuple[str, ...] = ("poll", "sync", "bulk"),
         concurrency: int = 2,
         env: dict[str, str] | None = None,
+        pool: str = "prefork",
     ) -> Process:
         args = [
             CELERY, "-A", "tasks", "worker", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
-            "-Q", ",".join(queues), "-c", str(concurrency), "--pool", "prefork",
+            "-Q", ",".join(queues), "-c", str(concurrency), "--pool", pool,
             "--loglevel", "INFO", "--without-gossip", "--without-mingle",
         ]  # fmt: skip
         return self._spawn(name, args, env)

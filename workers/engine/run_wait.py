@@ -111,27 +111,16 @@ def wait_poll(ctx: SyncContext, account_id: int, err: ParkedError) -> None:
         run.next_attempt_at = until
 
 
-def clear_poll_wait(ctx: SyncContext, account_id: int) -> None:
-    """A poll got through: its account no longer waits."""
-    with session_scope(ctx.database_url) as session:
-        session.execute(
-            delete(SyncRun).where(
-                SyncRun.account_id == account_id,
-                SyncRun.kind == "poll",
-                SyncRun.status == "waiting",
-            )
+def clear_poll_wait(session: Session, account_id: int) -> None:
+    """A poll got through: its account no longer waits (in the transaction that records
+    the poll: a session of its own cost every poll of every idle account one more)."""
+    session.execute(
+        delete(SyncRun).where(
+            SyncRun.account_id == account_id,
+            SyncRun.kind == "poll",
+            SyncRun.status == "waiting",
         )
-
-
-def polls_waiting(ctx: SyncContext) -> dict[int, datetime | None]:
-    """Accounts whose poll waits, with when it may be tried again."""
-    with session_scope(ctx.database_url) as session:
-        rows = session.execute(
-            select(SyncRun.account_id, SyncRun.next_attempt_at).where(
-                SyncRun.kind == "poll", SyncRun.status == "waiting"
-            )
-        ).all()
-    return {account_id: at for account_id, at in rows}
+    )
 
 
 def _direction(session: Session, account_id: int) -> str | None:
