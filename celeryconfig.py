@@ -46,7 +46,10 @@ _LISTING_LIMITS = {
 }
 task_annotations = {
     "productsync.poll": _LISTING_LIMITS,
-    "productsync.full_sync": _LISTING_LIMITS,
+    "productsync.full_sync": {
+        "soft_time_limit": _settings.full_sync_listing_time_limit_seconds,
+        "time_limit": _settings.full_sync_listing_time_limit_seconds * 1.2,
+    },
 }
 
 task_queues = (Queue("poll"), Queue("sync"), Queue("bulk"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from models.db import session_scope
 from tasks.app import app
@@ -13,7 +14,7 @@ from tasks.context import current_broker, current_context
 from tasks.dispatch import announce_chunks, announce_grouped
 from workers import engine
 from workers.engine import poll_marks
-from workers.errors import RetryableError, SyncError
+from workers.errors import RetryableError, SyncError, TerminalError
 from workers.webhooks import coalesce
 
 log = logging.getLogger(__name__)
@@ -119,16 +120,42 @@ def full_sync(self: Task, run_id: int) -> int:
         # Each chunk as soon as it is committed: the writes start while the listing goes.
         created = engine.enumerate_run(context, run_id, lambda ds: announce_chunks(ds, size))
         return len(created)
-    except RetryableError as err:
+    except Exception as exc:
+        if _timed_out(exc):
+            # Listed again from the start, it would stop at the same place: say so.
+            limit = context.settings.full_sync_listing_time_limit_seconds
+            engine.fail_run(context, run_id, listing_too_long(limit))
+            return 0
+        if not isinstance(exc, RetryableError):
+            raise
         attempt = self.request.retries + 1
         s = context.settings
         if attempt >= s.max_attempts:
-            engine.fail_run(context, run_id, err)
+            engine.fail_run(context, run_id, exc)
             return 0
         delay = engine.backoff_delay(
-            attempt, base=s.retry_base_seconds, cap=s.retry_cap_seconds, retry_after=err.retry_after
+            attempt, base=s.retry_base_seconds, cap=s.retry_cap_seconds, retry_after=exc.retry_after
         )
         raise self.retry(countdown=delay, max_retries=None) from None
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """The soft time limit, perhaps turned into another error on its way out (it can
+    land inside a query, and the connection's clean-up then fails differently)."""
+    while exc is not None:
+        if isinstance(exc, SoftTimeLimitExceeded):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def listing_too_long(limit: float) -> TerminalError:
+    return TerminalError(
+        f"Listing the source took longer than the {limit:.0f} s a listing may run. The jobs "
+        "listed so far still run. Raise PRODUCTSYNC_BROKER_VISIBILITY_TIMEOUT (a listing "
+        "gets half of it), then start the full sync again.",
+        code="listing_too_long",
+    )
 
 
 @app.task(name="productsync.broker_watch")

@@ -134,6 +134,13 @@ class Settings:
         return self.broker_visibility_timeout / 4
 
     @property
+    def full_sync_listing_time_limit_seconds(self) -> float:
+        """The soft time limit of a full sync's listing: a catalog listed page by page
+        (100,000 HubSpot products are 1,000 pages) gets half the visibility timeout; one
+        that cannot be listed in it fails its run with `listing_too_long`, never loops."""
+        return self.broker_visibility_timeout / 2
+
+    @property
     def poll_tick_seconds(self) -> float:
         """How often beat's tick looks for accounts due a poll (celeryconfig's schedule)."""
         return min(self.default_poll_interval_seconds, 10.0)
