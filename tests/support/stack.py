@@ -78,6 +78,9 @@ class Timings:
     search_lag_ms: int = 100
     # A worker deaf this long exits (status 1) for its supervisor to replace it.
     liveness_deadline: float = 10.0
+    # The circuit per account (production's defaults unless a suite shortens the rest).
+    circuit_failure_threshold: int = 5
+    circuit_cooldown: float = 30.0
 
 
 @dataclass
@@ -168,6 +171,8 @@ class Stack:
             "MAX_ATTEMPTS": str(t.max_attempts),
             "BROKER_VISIBILITY_TIMEOUT": str(t.visibility_timeout),
             "WORKER_LIVENESS_DEADLINE_SECONDS": str(t.liveness_deadline),
+            "CIRCUIT_FAILURE_THRESHOLD": str(t.circuit_failure_threshold),
+            "CIRCUIT_COOLDOWN_SECONDS": str(t.circuit_cooldown),
         }
         values.update(extra)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTSYNC_")}
