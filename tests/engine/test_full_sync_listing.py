@@ -17,7 +17,14 @@ from models.db import session_scope
 from tests.engine.helpers import history
 from tests.support.memory_catalog import MemoryCatalog
 from workers.catalog.port import Record
-from workers.engine import Dispatch, SyncContext, enumerate_run, start_full_sync, sync_chunk
+from workers.engine import (
+    Dispatch,
+    SyncContext,
+    enumerate_run,
+    run_chunk_size,
+    start_full_sync,
+    sync_chunk,
+)
 from workers.errors import RetryableError
 
 
@@ -140,6 +147,9 @@ def test_a_listing_that_cannot_reach_postgres_is_retried_not_dropped(
         run_id = start_full_sync(session, account_id).id
     unreachable = make_url(ctx.database_url).set(host="127.0.0.1", port=_closed_port())
     down = replace(ctx, database_url=unreachable.render_as_string(hide_password=False))
+    with pytest.raises(RetryableError) as raised:
+        run_chunk_size(down, run_id)  # the task's first read
+    assert raised.value.code == "database_unavailable"
     with pytest.raises(RetryableError) as raised:
         enumerate_run(down, run_id)
     assert raised.value.code == "database_unavailable"

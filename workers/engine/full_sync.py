@@ -28,7 +28,8 @@ chunk is inserted: the records themselves are dropped page by page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -75,8 +76,15 @@ def enumerate_run(
     a `TransientError`, so the task lists again after a backoff (re-inserts are no-ops)
     instead of dying, which left the run to the sweeper's stall rule: ten leases from
     its start when no slice was committed yet (20 minutes at the default lease)."""
-    try:
+    with _database_passes():
         return _enumerate(ctx, run_id, on_chunk)
+
+
+@contextmanager
+def _database_passes() -> Iterator[None]:
+    """Postgres out of reach, as the retryable error it is for a listing."""
+    try:
+        yield
     except OperationalError as exc:
         raise TransientError(
             f"the database is unavailable ({type(exc.orig).__name__}); listing again later",
@@ -173,7 +181,7 @@ class _Slices:
 
 def run_chunk_size(ctx: SyncContext, run_id: int) -> int:
     """How many of the run's jobs go in one chunk (`bulk.chunk_size`)."""
-    with session_scope(ctx.database_url) as session:
+    with _database_passes(), session_scope(ctx.database_url) as session:
         run = session.get(SyncRun, run_id)
         return chunk_size(run.direction) if run is not None else CHUNK
 
