@@ -14,7 +14,11 @@ watchers only one rescues) and, when it was missing, returns:
   and gone with the broker's copy when that worker died too (the kombu crash after a
   restart does that). Announced again with the rest of its countdown; later ones never
   had a message, the sweeper sends them when due;
-- every full sync still listing (its `full_sync` message may be gone too).
+- every full sync still listing (its `full_sync` message may be gone too), or waiting
+  out a parked error: the sweeper's message that resumes a waiting one may be what was
+  lost, and it is sent again only ten leases later (`run_wait.RESEND_LEASES`). One
+  still waiting lists again at once and waits again with the cause it finds (a vendor
+  call at most; broker losses are rare).
 
 The very first check after installation finds no marker either and announces the due
 jobs once: harmless, for the same reason.
@@ -79,7 +83,11 @@ def rescue(ctx: SyncContext, broker: redis.Redis) -> Rescue:
     found.later = _grouped(found.later)
     with session_scope(ctx.database_url) as session:
         found.runs = list(
-            session.scalars(select(SyncRun.id).where(SyncRun.status == "enumerating"))
+            session.scalars(
+                select(SyncRun.id).where(
+                    SyncRun.kind == "full_sync", SyncRun.status.in_(("enumerating", "waiting"))
+                )
+            )
         )
     log.warning(
         "the broker lost its messages (marker gone): announcing %s due jobs, %s due within "
