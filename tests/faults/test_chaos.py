@@ -144,7 +144,7 @@ def _seeded_source(stack: Stack, direction: Direction, seed: int) -> Source:
 
 
 def _kill_a_pool_process(stack: Stack, rng: random.Random) -> None:
-    workers = [p for p in stack.processes if p.name == "w1" and p.alive()]
+    workers = [p for p in stack.processes if p.name in ("w1", "bulk") and p.alive()]
     children = [pid for w in workers for pid in w.children()]
     if children:
         with suppress(ProcessLookupError):
@@ -323,13 +323,21 @@ JOB_DUMP = """
 @pytest.mark.parametrize("seed", _seeds(), ids=lambda s: f"seed{s}")
 @pytest.mark.usefixtures("kept_logs")
 def test_chaos(pipeline: Stack, cluster: LocalPostgres, seed: int) -> None:
-    # Beat's maintenance (ticks, sweeps, broker checks) on a worker of its own, as
-    # docker-compose runs it: behind a busy pool's work those messages expire unread.
+    # As docker-compose runs it: beat's maintenance (ticks, sweeps, broker checks) on a
+    # worker of its own (behind a busy pool's work those messages expire unread), and
+    # full syncs on one of their own (`w1` serves every queue).
     def start_poller() -> Process:
         return pipeline.start_worker("poller", queues=("poll",), concurrency=1)
 
+    def start_bulk() -> Process:
+        return pipeline.start_worker("bulk", queues=("bulk",), concurrency=2)
+
     start_poller()
-    with keep_replacing(pipeline, "poller", start_poller):
+    start_bulk()
+    with (
+        keep_replacing(pipeline, "poller", start_poller),
+        keep_replacing(pipeline, "bulk", start_bulk),
+    ):
         _chaos(pipeline, cluster, seed)
 
 
@@ -372,6 +380,9 @@ def _chaos(pipeline: Stack, cluster: LocalPostgres, seed: int) -> None:
             interval=0.5,
         )
         phases.append(f"{time.monotonic() - calm:5.1f}s after: full sync {run_id} over")
+    # Parked is a valid end for the oracle; here every wait passes: wait for it to.
+    pipeline.wait_for(lambda: all(s.acct.quiet() for s in sources), timeout=120, interval=0.5)
+    phases.append(f"{time.monotonic() - calm:5.1f}s after: nothing pending, running or parked")
     verdicts = []
     for source in sources:
         verdicts.append(oracle.check(pipeline, source.acct, timeout=120))
