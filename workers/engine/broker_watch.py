@@ -46,7 +46,7 @@ BATCH = 2000  # jobs marked announced per transaction
 
 @dataclass(frozen=True)
 class Later:
-    """Jobs to announce again after ``seconds`` (when the first of them is due)."""
+    """Jobs to announce again after ``seconds`` (by then every one of them is due)."""
 
     jobs: list[Dispatch]
     seconds: float
