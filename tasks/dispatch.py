@@ -41,31 +41,39 @@ def announce_chunks(dispatches: Iterable[Dispatch], size: int, *, countdown: flo
     return sent
 
 
-def announce_grouped(dispatches: Iterable[Dispatch], size: int) -> int:
-    """`announce`, except that the jobs of a full-sync run go out as chunks of their run
-    (a chunk's batch reads and writes need one run)."""
+def announce_grouped(
+    dispatches: Iterable[Dispatch], size: int, *, countdown: float = 0.0
+) -> int:
+    """`announce`, except that the jobs of a run (a full sync's, or a poll's) go out as
+    chunks of their run: one account's, read and written in batches, as when they were
+    first announced (a broker that lost a poll's 300 chunked jobs got them back one per
+    message, 300 times the calls). All after ``countdown`` seconds."""
     runs: dict[int, list[Dispatch]] = defaultdict(list)
     single: list[Dispatch] = []
     for dispatch in dispatches:
-        if dispatch.queue == "bulk" and dispatch.run_id is not None:
+        if dispatch.run_id is not None:
             runs[dispatch.run_id].append(dispatch)
         else:
             single.append(dispatch)
-    sent = announce(single)
+    sent = announce(single, countdown=countdown)
     for grouped in runs.values():
-        sent += announce_chunks(grouped, size)
+        sent += announce_chunks(grouped, size, countdown=countdown)
     return sent
 
 
-def announce(dispatches: Iterable[Dispatch]) -> int:
-    """Send `sync_product(job_id)` for each job to its queue; returns how many were sent."""
+def announce(dispatches: Iterable[Dispatch], *, countdown: float = 0.0) -> int:
+    """Send `sync_product(job_id)` for each job to its queue, after ``countdown`` seconds;
+    returns how many were sent."""
     from tasks.sync import sync_product
 
     sent = 0
     for dispatch in dispatches:
         try:
             sync_product.apply_async(
-                args=[dispatch.job_id], queue=dispatch.queue, add_to_parent=False
+                args=[dispatch.job_id],
+                queue=dispatch.queue,
+                countdown=countdown or None,
+                add_to_parent=False,
             )
             sent += 1
         except Exception as exc:  # the broker is down: the sweeper re-announces later

@@ -161,11 +161,15 @@ def listing_too_long(limit: float) -> TerminalError:
 @app.task(name="productsync.broker_watch")
 def broker_watch() -> int:
     """Beat's check that Redis still holds what was sent: if it came back empty, every
-    due job (and listing full sync) is announced again now, not a lease later."""
+    due job (and listing full sync) is announced again now, not a lease later, and every
+    job that had a countdown message is announced again with the rest of it."""
     rescued = engine.rescue(current_context(), current_broker())
     for run_id in rescued.runs:
         full_sync.apply_async(args=[run_id])
-    return announce_grouped(rescued.jobs, engine.CHUNK)  # a run's jobs in chunks
+    sent = announce_grouped(rescued.jobs, engine.CHUNK)  # a run's jobs in chunks
+    for later in rescued.later:
+        sent += announce_grouped(later.jobs, engine.CHUNK, countdown=later.seconds)
+    return sent
 
 
 def _expiry() -> float:

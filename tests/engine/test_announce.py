@@ -63,6 +63,19 @@ def test_swept_jobs_of_a_run_go_out_as_chunks_of_their_run(broker: redis.Redis) 
     ]
 
 
+def test_swept_jobs_of_a_poll_go_out_as_chunks_of_its_run_after_their_countdown(
+    broker: redis.Redis,
+) -> None:
+    swept = [Dispatch(1, "sync", 9), Dispatch(2, "sync"), Dispatch(3, "sync", 9)]
+    assert announce_grouped(swept, 100, countdown=3) == 3
+    raw = broker.lrange("sync", 0, -1)
+    assert sorted(_task_and_args(r) for r in raw) == [
+        ("productsync.sync_chunk", [[1, 3]]),
+        ("productsync.sync_product", [2]),
+    ]
+    assert all(json.loads(r)["headers"]["eta"] for r in raw)  # not before they are due
+
+
 def _task_and_args(raw: bytes) -> tuple[str, list[object]]:
     message = json.loads(raw)
     args, _, _ = json.loads(base64.b64decode(message["body"]))

@@ -20,6 +20,7 @@ from workers.engine import SyncContext, sync_chunk
 from workers.engine.bulk import Deferral, chunk_size
 from workers.engine.chunk_waits import READ_AHEAD_SECONDS
 from workers.engine.lease_keeper import LeaseKeeper
+from workers.engine.sweep import mark_queue_busy, sweep
 from workers.engine.sync import claim_jobs
 from workers.errors import CircuitOpen, QuotaExhausted, RateLimited, TransientError
 
@@ -185,6 +186,26 @@ def test_a_chunk_whose_writes_must_wait_long_waits_before_reading_anything(
     quickbooks.wait_before_writes = 3.0  # short: the chunk goes on and waits in place
     all_due(ctx, ids)
     assert Counter(r.outcome for _, r in sync_chunk(ctx, ids).results) == {"created": 3}
+
+
+def test_a_write_wait_longer_than_any_countdown_parks_the_chunk_for_the_sweeper(
+    ctx: SyncContext, account_id: int, hubspot: MemoryCatalog, quickbooks: MemoryCatalog
+) -> None:
+    """No countdown message brings such a chunk back: the sweeper must, when it is due,
+    however busy its queue is (a pending job waited for the queue to go idle)."""
+    for n in range(3):
+        hubspot.add(widget(f"L-{n}"))
+    _, dispatches = full_sync(ctx, account_id)
+    ids = [d.job_id for d in dispatches]
+    wait = ctx.settings.retry_cap_seconds + 30
+    quickbooks.wait_before_writes = wait
+
+    assert sync_chunk(ctx, ids).deferred == [Deferral(ids, wait)]
+    assert {(j.status, j.park_reason) for j in jobs_of(ctx, ids)} == {("parked", "rate_limited")}
+
+    all_due(ctx, ids)
+    mark_queue_busy(ctx, "bulk")  # other chunks keep the queue busy
+    assert sorted(d.job_id for d in sweep(ctx) if d.job_id in ids) == ids
 
 
 def test_chunks_into_quickbooks_fill_its_batches_of_30() -> None:

@@ -4,19 +4,29 @@ different products (found by each chunk's search of the source)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from models import Job, SyncRun
 from models.db import session_scope
 from tests.engine.helpers import history
 from tests.support.memory_catalog import MemoryCatalog
 from workers.catalog.port import Record
-from workers.engine import Dispatch, SyncContext, enumerate_run, start_full_sync, sync_chunk
+from workers.engine import (
+    Dispatch,
+    SyncContext,
+    enumerate_run,
+    run_chunk_size,
+    start_full_sync,
+    sync_chunk,
+)
+from workers.errors import RetryableError
 
 
 class _Repeating(MemoryCatalog):
@@ -136,3 +146,29 @@ def test_a_shared_sku_the_source_search_misses_is_still_written_once(
         (second.id, "duplicate_sku_in_source")
     ]
     assert refused[0].details["ids"] == sorted([first.id, second.id])
+
+
+def test_a_listing_that_cannot_reach_postgres_is_retried_not_dropped(
+    ctx: SyncContext, account_id: int
+) -> None:
+    """A Postgres restart as the listing starts: the task must retry (a retryable error),
+    or the run waits for the sweeper's stall rule, ten leases from its start."""
+    with session_scope(ctx.database_url) as session:
+        run_id = start_full_sync(session, account_id).id
+    unreachable = make_url(ctx.database_url).set(host="127.0.0.1", port=_closed_port())
+    down = replace(ctx, database_url=unreachable.render_as_string(hide_password=False))
+    with pytest.raises(RetryableError) as raised:
+        run_chunk_size(down, run_id)  # the task's first read
+    assert raised.value.code == "database_unavailable"
+    with pytest.raises(RetryableError) as raised:
+        enumerate_run(down, run_id)
+    assert raised.value.code == "database_unavailable"
+    assert enumerate_run(ctx, run_id) == []  # back up: it lists (an empty source here)
+    with session_scope(ctx.database_url) as session:
+        assert session.get(SyncRun, run_id).status == "finished"  # type: ignore[union-attr]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # nothing listens there once closed

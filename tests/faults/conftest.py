@@ -3,20 +3,18 @@ worker and beat processes with compressed timings); every test ends with the ora
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.support.faults import REPLACED, LocalPostgres, keep_replacing, local_postgres
 from tests.support.oracle import TALLY
 from tests.support.services import fresh_database
 from tests.support.stack import Stack, running_stack
 
 HERE = Path(__file__).parent
-REPLACED: list[str] = []  # why each replaced w1 exited
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
@@ -34,25 +32,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
     if REPLACED:
         terminalreporter.write_line(
-            f"workers w1 replaced after exiting with status 1: {len(REPLACED)}: "
+            f"workers replaced after exiting with status 1: {len(REPLACED)}: "
             + "; ".join(f"{n}x {why}" for why, n in Counter(REPLACED).items())
         )
-
-
-def _why(log: str) -> str:
-    """Why a worker exited, from the end of its log (shared by every w1 of the module):
-    deaf, or its last error line."""
-    tail = log.splitlines()[-200:]
-    if any(" is deaf: " in line for line in tail):
-        return "deaf"
-    errors = [line for line in tail if "Error" in line or "CRITICAL" in line]
-    return errors[-1].strip()[-160:] if errors else "no error logged"
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     with fresh_database() as url, running_stack(url) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalPostgres]:
+    """A private Postgres cluster, for a module whose stack restarts or kills it."""
+    with local_postgres() as server:
+        yield server
 
 
 @pytest.fixture
@@ -65,7 +60,7 @@ def pipeline(stack: Stack) -> Iterator[Stack]:
         stack.start_worker("w1")
     if not any(p.alive() and p.name == "beat" for p in stack.processes):
         stack.start_beat()
-    with _keeping_w1(stack):
+    with keep_replacing(stack, "w1", lambda: stack.start_worker("w1")):
         yield stack
     stack.hubspot_admin.clear_faults()
     stack.quickbooks_admin.clear_faults()
@@ -73,24 +68,3 @@ def pipeline(stack: Stack) -> Iterator[Stack]:
         if process.name not in ("w1", "beat") or not process.alive():
             process.stop()
             stack.processes.remove(process)
-
-
-@contextmanager
-def _keeping_w1(stack: Stack) -> Iterator[None]:
-    stop = threading.Event()
-
-    def keep() -> None:
-        while not stop.wait(0.2):
-            for process in list(stack.processes):
-                if process.name == "w1" and process.popen.poll() == 1:
-                    stack.processes.remove(process)
-                    stack.start_worker("w1")
-                    REPLACED.append(_why(process.output()))
-
-    keeper = threading.Thread(target=keep, name="keep-w1", daemon=True)
-    keeper.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        keeper.join(5)

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from sqlalchemy import text
 
 from models.db import session_scope
 from tests.support import oracle
@@ -18,17 +17,11 @@ from tests.support.faults import (
     QBO_WRITE,
     LocalPostgres,
     job_where,
-    local_postgres,
     send_burst,
+    wait_for_database,
 )
 from tests.support.stack import Stack, running_stack
 from workers.engine.jobs import NewJob, insert_jobs
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalPostgres]:
-    with local_postgres() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +29,6 @@ def stack(cluster: LocalPostgres) -> Iterator[Stack]:
     url = cluster.create_database("productsync_faults")
     with running_stack(url) as running:
         yield running
-
-
-def _wait_for_database(stack: Stack) -> None:
-    def up() -> bool:
-        try:
-            with session_scope(stack.database_url) as session:
-                session.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
-
-    stack.wait_for(up, timeout=30)
 
 
 def test_postgres_restarted_mid_task(pipeline: Stack, cluster: LocalPostgres) -> None:
@@ -58,7 +39,7 @@ def test_postgres_restarted_mid_task(pipeline: Stack, cluster: LocalPostgres) ->
     acct.hubspot_create(name="Restart", hs_sku="PGRESTART-1", price="5")
     pipeline.wait_for(lambda: job_where(acct, lambda j: j.write_started_at is not None))
     cluster.restart("immediate")  # every connection dies; the create still happens
-    _wait_for_database(pipeline)
+    wait_for_database(pipeline)
     verdict = oracle.check(pipeline, acct, timeout=60)
     [job] = verdict.jobs
     assert job.status == "succeeded"

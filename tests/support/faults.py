@@ -22,11 +22,15 @@ from typing import Any
 import psycopg
 import redis
 import requests
+from sqlalchemy import text
 
 from console.localservers import PostgresCluster
 from models import Account, Job
 from models.db import session_scope
 from tests.support.stack import Process, Stack, StackAccount
+
+# Why each worker replaced by `keep_replacing` exited (the fault suite's summary).
+REPLACED: list[str] = []
 
 # Where a QBO product write goes: one product's /item, or a chunk's /batch (a poll's or a
 # full sync's first attempt; a retry goes alone, to /item).
@@ -61,6 +65,40 @@ def circuit_worker(stack: Stack, cooldown: float) -> None:
     stack.start_worker("w1", env=circuit)
 
 
+@contextmanager
+def keep_replacing(stack: Stack, name: str, start: Callable[[], Process]) -> Iterator[None]:
+    """Inside, a worker ``name`` that exits with status 1 (it found itself deaf, e.g.
+    after a broker restart, celery/celery#8030; or crashed) is replaced by ``start()``,
+    as any supervisor would; why it exited goes to `REPLACED`."""
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(0.2):
+            for process in list(stack.processes):
+                if process.name == name and process.popen.poll() == 1:
+                    stack.processes.remove(process)
+                    start()
+                    REPLACED.append(_why(process.output()))
+
+    keeper = threading.Thread(target=keep, name=f"keep-{name}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join(5)
+
+
+def _why(log: str) -> str:
+    """Why a worker exited, from the end of its log (shared by every worker of that name
+    in the module): deaf, or its last error line."""
+    tail = log.splitlines()[-200:]
+    if any(" is deaf: " in line for line in tail):
+        return "deaf"
+    errors = [line for line in tail if "Error" in line or "CRITICAL" in line]
+    return errors[-1].strip()[-160:] if errors else "no error logged"
+
+
 def kill_children(process: Process) -> list[int]:
     """SIGKILL every pool child of a prefork worker (the master survives and replaces
     them, as when the OOM killer picks a child)."""
@@ -69,6 +107,20 @@ def kill_children(process: Process) -> list[int]:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return pids
+
+
+def wait_for_database(stack: Stack, timeout: float = 30.0) -> None:
+    """Until the stack's database answers again (after a restart)."""
+
+    def up() -> bool:
+        try:
+            with session_scope(stack.database_url) as session:
+                session.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    stack.wait_for(up, timeout=timeout)
 
 
 class LocalPostgres(PostgresCluster):

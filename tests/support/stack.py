@@ -80,6 +80,9 @@ class Timings:
     search_lag_ms: int = 100
     # A worker deaf this long exits (status 1) for its supervisor to replace it.
     liveness_deadline: float = 10.0
+    # The circuit per account (production's defaults unless a suite shortens the rest).
+    circuit_failure_threshold: int = 5
+    circuit_cooldown: float = 30.0
 
 
 @dataclass
@@ -172,6 +175,8 @@ class Stack:
             "WORKER_LIVENESS_DEADLINE_SECONDS": str(t.liveness_deadline),
             # HubSpot webhooks are signed with the client secret above.
             "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": QBO_VERIFIER_TOKEN,
+            "CIRCUIT_FAILURE_THRESHOLD": str(t.circuit_failure_threshold),
+            "CIRCUIT_COOLDOWN_SECONDS": str(t.circuit_cooldown),
         }
         values.update(extra)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTSYNC_")}

@@ -142,9 +142,13 @@ def _write_wait(ctx: SyncContext, claimed: list[Claimed]) -> Wait:
         return Wait(0.0)  # not a plain chunk: the per-product path decides
     destination = ctx.catalogs(destination_of(account.direction), account.id)  # type: ignore[arg-type]
     try:
-        return Wait(destination.write_wait())
+        seconds = destination.write_wait()
     except SyncError:
         return Wait(0.0)  # Redis trouble: the calls themselves report it
+    # Longer than any countdown: parked, so the sweeper brings it back when due (as
+    # `chunk_waits.wait_for` does a 429's); pending without a message, it waited for
+    # its queue to go idle, which a busy queue never does.
+    return Wait(seconds, "rate_limited" if seconds > ctx.settings.retry_cap_seconds else None)
 
 
 def _defer(

@@ -34,9 +34,11 @@ chunk is inserted: the records themselves are dropped page by page.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from models import Account, ProductLink, SyncRun, utcnow
@@ -50,7 +52,7 @@ from workers.engine.lifecycle_policy import guard, mirrors
 from workers.engine.outcomes import finish_run_if_done
 from workers.engine.readahead import read_ahead
 from workers.engine.run_wait import resume_run, wait_run
-from workers.errors import ParkedError, RetryableError, SyncError, TerminalError
+from workers.errors import ParkedError, RetryableError, SyncError, TerminalError, TransientError
 
 # A listing commits a slice every chunk; a listing silent for this many job leases died.
 HEARTBEAT_LEASES = 2
@@ -76,7 +78,31 @@ def enumerate_run(
     on_chunk: Callable[[list[Dispatch]], object] | None = None,
 ) -> list[Dispatch]:
     """List every active source product into jobs of ``run_id``, a chunk at a time, each
-    chunk handed to ``on_chunk`` once committed; returns every job it created."""
+    chunk handed to ``on_chunk`` once committed; returns every job it created.
+
+    Postgres out of reach (a restart, a failover) is a condition that passes: it raises
+    a `TransientError`, so the task lists again after a backoff (re-inserts are no-ops)
+    instead of dying, which left the run to the sweeper's stall rule: ten leases from
+    its start when no slice was committed yet (20 minutes at the default lease)."""
+    with _database_passes():
+        return _enumerate(ctx, run_id, on_chunk)
+
+
+@contextmanager
+def _database_passes() -> Iterator[None]:
+    """Postgres out of reach, as the retryable error it is for a listing."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise TransientError(
+            f"the database is unavailable ({type(exc.orig).__name__}); listing again later",
+            code="database_unavailable",
+        ) from exc
+
+
+def _enumerate(
+    ctx: SyncContext, run_id: int, on_chunk: Callable[[list[Dispatch]], object] | None
+) -> list[Dispatch]:
     with session_scope(ctx.database_url) as session:
         run = session.get(SyncRun, run_id)
         if run is None or run.status not in ("enumerating", "waiting"):
@@ -208,7 +234,7 @@ def _retired(
 
 def run_chunk_size(ctx: SyncContext, run_id: int) -> int:
     """How many of the run's jobs go in one chunk (`bulk.chunk_size`)."""
-    with session_scope(ctx.database_url) as session:
+    with _database_passes(), session_scope(ctx.database_url) as session:
         run = session.get(SyncRun, run_id)
         return chunk_size(run.direction) if run is not None else CHUNK
 
