@@ -240,7 +240,8 @@ def announce_webhook_jobs(
     """Announce a webhook delivery's committed jobs: gathered per account for
     `webhook_coalesce_seconds` and run as one chunk (`workers.webhooks.coalesce`), or
     at once as one chunk per account. A failed publish is only logged, as in `announce`."""
-    from tasks import flush_webhook_jobs, sync_chunk
+    from tasks import flush_webhook_jobs
+    from tasks.dispatch import announce_chunks
 
     window = settings.webhook_coalesce_seconds
     try:
@@ -248,9 +249,7 @@ def announce_webhook_jobs(
             for account_id, dispatches in by_account.items():
                 ids = [d.job_id for d in dispatches]
                 if window <= 0:
-                    for start in range(0, len(ids), CHUNK):
-                        chunk = ids[start : start + CHUNK]
-                        sync_chunk.apply_async(args=[chunk], queue="sync", connection=connection)
+                    announce_chunks(dispatches, CHUNK, connection=connection)
                 elif coalesce.gather(client, account_id, ids, window):
                     flush_webhook_jobs.apply_async(
                         args=[account_id], countdown=window, connection=connection

@@ -13,15 +13,24 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
+from kombu import Connection
+
 from workers.engine import Dispatch
 
 log = logging.getLogger(__name__)
 
 
-def announce_chunks(dispatches: Iterable[Dispatch], size: int, *, countdown: float = 0.0) -> int:
-    """Send jobs of one account (a full sync's, or a poll page's) as `sync_chunk(job_ids)`
-    messages of up to ``size`` ids, each on its jobs' queue, after ``countdown`` seconds;
-    returns how many jobs were sent."""
+def announce_chunks(
+    dispatches: Iterable[Dispatch],
+    size: int,
+    *,
+    countdown: float = 0.0,
+    connection: Connection | None = None,
+) -> int:
+    """Send jobs of one account (a full sync's, a poll page's, a webhook delivery's) as
+    `sync_chunk(job_ids)` messages of up to ``size`` ids, each on its jobs' queue, after
+    ``countdown`` seconds, on ``connection`` (default: the app's); returns how many jobs
+    were sent."""
     from tasks.sync import sync_chunk
 
     by_queue: dict[str, list[int]] = defaultdict(list)
@@ -33,7 +42,11 @@ def announce_chunks(dispatches: Iterable[Dispatch], size: int, *, countdown: flo
             chunk = ids[start : start + size]
             try:
                 sync_chunk.apply_async(
-                    args=[chunk], queue=queue, countdown=countdown or None, add_to_parent=False
+                    args=[chunk],
+                    queue=queue,
+                    countdown=countdown or None,
+                    connection=connection,
+                    add_to_parent=False,
                 )
                 sent += len(chunk)
             except Exception as exc:  # the broker is down: the sweeper re-announces later

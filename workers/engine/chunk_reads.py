@@ -123,7 +123,6 @@ def prefetch(ctx: SyncContext, claimed: list[Claimed], *, deadline: float) -> Lo
             lambda: source.find_by_skus(skus, include_inactive=False) if skus else {},
             deadline=deadline,
         )
-        lookup.in_source |= {sku: [] for sku in skus if sku not in lookup.in_source}
     except SyncError as err:
         lookup.source_error = err
         return lookup

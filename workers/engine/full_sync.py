@@ -111,8 +111,7 @@ def _enumerate(
         account = session.get(Account, account_id)
         mirror = account is not None and mirrors(account)
     resume_run(ctx, run_id)
-    listing = _Slices(ctx, run_id, account_id, direction, on_chunk or (lambda _: None))
-    listing.mirror = mirror
+    listing = _Slices(ctx, run_id, account_id, direction, on_chunk or (lambda _: None), mirror)
     try:
         destination = ctx.catalogs(destination_of(direction), account_id)  # type: ignore[arg-type]
         # Before any job exists, so every chunk finds it ready (see `sku_index`).
@@ -147,6 +146,7 @@ class _Slices:
         account_id: int,
         direction: str,
         on_chunk: Callable[[list[Dispatch]], object],
+        mirror: bool,
     ) -> None:
         self.ctx, self.run_id, self.account_id = ctx, run_id, account_id
         self.system = source_of(direction)  # type: ignore[arg-type]
@@ -155,7 +155,7 @@ class _Slices:
         self.listed: list[NewJob] = []
         self.created: list[Dispatch] = []
         # For `mirror`: every source id listed, and the destination's active products.
-        self.mirror = False
+        self.mirror = mirror
         self.seen: set[str] = set()
         self.active: set[str] = set()
 
